@@ -1,0 +1,88 @@
+# The one entry point. `make demo` runs the main job, `make test` runs every test; both install what
+# they need first (idempotently: stamps are rebuilt only when a lock file changes).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := training/.venv
+PY := $(CURDIR)/$(VENV)/bin/python
+SHARED ?= $(abspath ../shared)
+DATA := data
+ARTIFACTS := artifacts
+DATASET ?= oak
+export ONNXRUNTIME_NODE_INSTALL := skip
+# Keep the PyTorch CPU path predictable on small machines.
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help setup venv node datasets baseline backbones train bundle tiny-bundle index serve demo \
+        test test-python test-node test-deploy bench clean
+
+help:
+	@echo "make demo   - build datasets, baseline, backbones, train, bundle, index; start the service; print recommendations"
+	@echo "make test   - every test (Python, TypeScript, deployment manifests)"
+	@echo "other targets: setup datasets baseline backbones train bundle tiny-bundle index serve bench clean"
+
+# ---------------------------------------------------------------- installation
+$(VENV)/.stamp: training/requirements.lock training/pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r training/requirements.lock
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e training
+	touch $@
+
+venv: $(VENV)/.stamp
+
+node_modules/.stamp: package-lock.json package.json services/recommender/package.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+node: node_modules/.stamp
+
+setup: venv node
+
+# ---------------------------------------------------------------- training half
+datasets: venv
+	$(PY) -m curriculum_training.datasets build --shared $(SHARED)/datasets --out $(DATA)
+
+baseline: datasets
+	$(PY) -m curriculum_training.baseline --data $(DATA) --out docs/results.md
+
+backbones: venv
+	$(PY) -m curriculum_training.backbones build --out $(ARTIFACTS)/backbones
+
+train: datasets backbones
+	$(PY) -m curriculum_training.train --preset cpu --dataset $(DATA)/$(DATASET) --out $(ARTIFACTS)/checkpoints/default
+
+bundle: venv
+	$(PY) -m curriculum_training.bundle make --checkpoint $(ARTIFACTS)/checkpoints/default --out $(ARTIFACTS)/bundles/default
+
+tiny-bundle: venv
+	$(PY) -m curriculum_training.bundle tiny --out $(ARTIFACTS)/tiny-bundle
+
+# ---------------------------------------------------------------- service half
+index: node
+	npm run -s -w services/recommender cli -- index build --bundle $(ARTIFACTS)/bundles/default \
+	  --content $(DATA)/$(DATASET)/content.csv --out $(ARTIFACTS)/index/default
+
+serve: node
+	BUNDLE_PATH=$(ARTIFACTS)/bundles/default INDEX_PATH=$(ARTIFACTS)/index/default npm run -s -w services/recommender start
+
+demo: datasets baseline backbones train bundle index
+	bash scripts/demo.sh
+
+# ---------------------------------------------------------------- tests
+test: test-python test-node test-deploy
+
+test-python: venv
+	cd training && $(PY) -m pytest -q
+
+test-node: node tiny-bundle
+	npm test -w services/recommender
+
+test-deploy:
+	bash deploy/test/validate.sh
+
+bench: setup
+	bash bench/run.sh
+
+clean:
+	rm -rf $(DATA) $(ARTIFACTS) node_modules $(VENV)

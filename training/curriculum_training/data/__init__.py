@@ -1,0 +1,1 @@
+"""Datasets in the LECR schema (Contract 1): the schema itself and one converter per source."""

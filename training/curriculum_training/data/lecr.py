@@ -1,0 +1,92 @@
+"""The canonical dataset format (Contract 1): Kaggle LECR's three CSVs, plus optional switch pools.
+
+    <dataset>/topics.csv        id,title,description,channel,category,level,language,parent,has_content
+    <dataset>/content.csv       id,title,description,kind,text,language,copyright_holder,license
+    <dataset>/correlations.csv  topic_id,content_ids   (content ids space-separated)
+    <dataset>/switch/topics_N.csv, content_N.csv   translated pools (same ids, `language_t`)
+
+Converters write through `write_dataset` so every dataset has the same columns, order and encoding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pandas as pd
+
+TOPIC_COLUMNS = ["id", "title", "description", "channel", "category", "level", "language", "parent", "has_content"]
+CONTENT_COLUMNS = ["id", "title", "description", "kind", "text", "language", "copyright_holder", "license"]
+CORRELATION_COLUMNS = ["topic_id", "content_ids"]
+SWITCH_TOPIC_COLUMNS = ["id", "title", "description", "parent", "language_t"]
+SWITCH_CONTENT_COLUMNS = ["id", "title", "description", "text", "language_t"]
+
+
+class DatasetError(ValueError):
+    """Malformed input; the message names the file and the record."""
+
+
+@dataclass
+class Dataset:
+    topics: pd.DataFrame
+    content: pd.DataFrame
+    correlations: pd.DataFrame
+    # pool number → (topics, content); pool 0 is the original text and is not stored here
+    switch: Dict[int, tuple] = field(default_factory=dict)
+    name: str = ""
+
+    def topic2content(self) -> Dict[str, List[str]]:
+        return {t: c.split() for t, c in zip(self.correlations["topic_id"], self.correlations["content_ids"])}
+
+
+def _read(path: Path, columns: List[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise DatasetError(f"{path}: file not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+    return df
+
+
+def read_dataset(folder: Path | str, with_switch: bool = True) -> Dataset:
+    folder = Path(folder)
+    topics = _read(folder / "topics.csv", ["id", "title", "description", "language", "parent"])
+    content = _read(folder / "content.csv", ["id", "title", "description", "text", "language"])
+    correlations = _read(folder / "correlations.csv", CORRELATION_COLUMNS)
+    if "level" in topics.columns:
+        topics["level"] = pd.to_numeric(topics["level"], errors="coerce").fillna(0).astype(int)
+    switch = {}
+    if with_switch and (folder / "switch").is_dir():
+        for p in sorted((folder / "switch").glob("topics_*.csv")):
+            n = int(p.stem.split("_")[1])
+            if n == 0:
+                continue
+            st = _read(p, SWITCH_TOPIC_COLUMNS)
+            sc = _read(folder / "switch" / f"content_{n}.csv", SWITCH_CONTENT_COLUMNS)
+            switch[n] = (st, sc)
+    return Dataset(topics, content, correlations, switch, folder.name)
+
+
+def write_dataset(ds: Dataset, folder: Path | str) -> None:
+    """Deterministic output: fixed column order, rows sorted by id, UTF-8, '\\n' line endings."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def out(df: pd.DataFrame, columns: List[str], path: Path, sort: Optional[str]) -> None:
+        df = df.copy()
+        for c in columns:
+            if c not in df.columns:
+                df[c] = ""
+        df = df[columns]
+        if sort:
+            df = df.sort_values(sort, kind="mergesort")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(path, index=False, lineterminator="\n")
+
+    out(ds.topics, TOPIC_COLUMNS, folder / "topics.csv", "id")
+    out(ds.content, CONTENT_COLUMNS, folder / "content.csv", "id")
+    out(ds.correlations, CORRELATION_COLUMNS, folder / "correlations.csv", "topic_id")
+    for n, (st, sc) in sorted(ds.switch.items()):
+        out(st, SWITCH_TOPIC_COLUMNS, folder / "switch" / f"topics_{n}.csv", "id")
+        out(sc, SWITCH_CONTENT_COLUMNS, folder / "switch" / f"content_{n}.csv", "id")
