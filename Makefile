@@ -42,6 +42,7 @@ setup: venv node
 # ---------------------------------------------------------------- training half
 datasets: venv
 	$(PY) -m curriculum_training.datasets build --shared $(SHARED)/datasets --out $(DATA)
+	$(PY) -m curriculum_training.splits --data $(DATA)
 
 baseline: datasets
 	$(PY) -m curriculum_training.baseline --data $(DATA) --out docs/results.md
