@@ -1,0 +1,3 @@
+export * from './selection.js';
+export { TopK } from './topk.js';
+export { meanScores } from './ensemble.js';
