@@ -101,7 +101,7 @@ def _rank_block(block: np.ndarray, depth: int, keep_ratio: Optional[float]) -> L
     mask = np.zeros(block.shape, dtype=bool)
     if depth > 0:
         # the depth-th largest score per row; everything >= it is a candidate (ties included, then cut)
-        kth = -np.partition(-block, depth - 1, axis=1)[:, depth - 1]
+        kth = np.partition(block, n_cols - depth, axis=1)[:, n_cols - depth]
         mask |= block >= kth[:, None]
     if keep_ratio is not None:
         s1 = block.max(axis=1).astype(np.float64)
