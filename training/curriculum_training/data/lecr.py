@@ -9,9 +9,10 @@ Converters write through `write_dataset` so every dataset has the same columns, 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
@@ -90,3 +91,85 @@ def write_dataset(ds: Dataset, folder: Path | str) -> None:
     for n, (st, sc) in sorted(ds.switch.items()):
         out(st, SWITCH_TOPIC_COLUMNS, folder / "switch" / f"topics_{n}.csv", "id")
         out(sc, SWITCH_CONTENT_COLUMNS, folder / "switch" / f"content_{n}.csv", "id")
+
+
+# ------------------------------------------------------------------ helpers shared by the converters
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_space(value: object) -> str:
+    """Every run of whitespace (line breaks, tabs, indentation of multi-line literals) → one space."""
+    if value is None:
+        return ""
+    return _WHITESPACE.sub(" ", str(value)).strip()
+
+
+def build_dataset(
+    topics: Sequence[Mapping[str, object]],
+    content: Sequence[Mapping[str, object]],
+    links: Mapping[str, Iterable[str]],
+    name: str = "",
+) -> Dataset:
+    """Frames from plain rows. `links` maps topic id → content ids (order kept, duplicates dropped);
+    `has_content` is derived from the links so it can never disagree with correlations.csv."""
+    link_lists = {}
+    for topic_id, content_ids in links.items():
+        unique = list(dict.fromkeys(content_ids))
+        if unique:
+            link_lists[topic_id] = unique
+    topic_frame = pd.DataFrame(list(topics), columns=TOPIC_COLUMNS)
+    topic_frame["level"] = topic_frame["level"].astype(int)
+    topic_frame["has_content"] = [str(i in link_lists) for i in topic_frame["id"]]
+    content_frame = pd.DataFrame(list(content), columns=CONTENT_COLUMNS)
+    correlations = pd.DataFrame(
+        [(t, " ".join(c)) for t, c in link_lists.items()], columns=CORRELATION_COLUMNS
+    )
+    return Dataset(topic_frame, content_frame, correlations, {}, name)
+
+
+def check_dataset(ds: Dataset, source: str) -> None:
+    """Referential integrity every dataset must have; `source` names where the rows came from."""
+    for frame, what in ((ds.topics, "topic"), (ds.content, "content")):
+        ids = frame["id"].astype(str)
+        if (ids == "").any():
+            raise DatasetError(f"{source}: a {what} row has an empty id (row {int((ids == '').to_numpy().argmax()) + 1})")
+        dup = ids[ids.duplicated()]
+        if len(dup):
+            raise DatasetError(f"{source}: duplicate {what} id {dup.iloc[0]!r}")
+    topic_ids = set(ds.topics["id"])
+    content_ids = set(ds.content["id"])
+    for topic_id, parent in zip(ds.topics["id"], ds.topics["parent"]):
+        if parent and parent not in topic_ids:
+            raise DatasetError(f"{source}: topic {topic_id!r} has unknown parent {parent!r}")
+    for topic_id, items in zip(ds.correlations["topic_id"], ds.correlations["content_ids"]):
+        if topic_id not in topic_ids:
+            raise DatasetError(f"{source}: correlations name unknown topic {topic_id!r}")
+        for content_id in str(items).split():
+            if content_id not in content_ids:
+                raise DatasetError(f"{source}: topic {topic_id!r} links unknown content {content_id!r}")
+
+
+def dataset_counts(ds: Dataset) -> Dict[str, object]:
+    """The figures every converter prints: topics, topics with content, content items, links, languages."""
+    links = sum(len(str(c).split()) for c in ds.correlations["content_ids"])
+    with_content = int((ds.correlations["content_ids"].astype(str).str.strip() != "").sum())
+    languages = sorted(set(ds.topics["language"].astype(str)) | set(ds.content["language"].astype(str)))
+    return {
+        "topics": int(len(ds.topics)),
+        "topics_with_content": with_content,
+        "content": int(len(ds.content)),
+        "links": int(links),
+        "languages": languages,
+        "switch_pools": sorted(ds.switch),
+    }
+
+
+def format_counts(name: str, counts: Mapping[str, object]) -> str:
+    pools = counts.get("switch_pools") or []
+    extra = f", switch pools {','.join(str(p) for p in pools)}" if pools else ""
+    return (
+        f"{name}: {counts['topics']:,} topics ({counts['topics_with_content']:,} with content), "
+        f"{counts['content']:,} content items, {counts['links']:,} links, "
+        f"languages {' '.join(counts['languages'])}{extra}"
+    )
