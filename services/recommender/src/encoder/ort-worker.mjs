@@ -1,0 +1,61 @@
+// Worker thread that owns one ONNX Runtime session. onnxruntime-node runs inference synchronously on
+// the calling thread (its run() only defers the call with setImmediate), so running it here keeps the
+// service's event loop free while a batch is computed. Protocol: see session.ts.
+// Plain JavaScript on purpose: worker threads do not inherit the tsx loader, so this file must run as is.
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+
+/** @type {{ modelPath: string, executionProvider: 'cpu' | 'cuda', intraOpThreads?: number, interOpThreads?: number }} */
+const init = workerData;
+const port = parentPort;
+
+async function createSession() {
+  const base = {
+    graphOptimizationLevel: 'all',
+    ...(init.intraOpThreads ? { intraOpNumThreads: init.intraOpThreads } : {}),
+    ...(init.interOpThreads ? { interOpNumThreads: init.interOpThreads } : {}),
+  };
+  let warning;
+  if (init.executionProvider === 'cuda') {
+    try {
+      return { session: await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cuda'] }), provider: 'cuda' };
+    } catch (err) {
+      warning = err.message;
+    }
+  }
+  return { session: await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cpu'] }), provider: 'cpu', warning };
+}
+
+const ready = createSession();
+ready.then(
+  ({ session, provider, warning }) => {
+    const outputMeta = session.outputMetadata.map((m) => ({ name: m.name, lastDim: m.isTensor ? m.shape[m.shape.length - 1] : undefined }));
+    port.postMessage({ type: 'ready', provider, warning, inputNames: session.inputNames, outputNames: session.outputNames, outputMeta });
+  },
+  (err) => port.postMessage({ type: 'init-error', message: err.message }),
+);
+
+port.on('message', async (msg) => {
+  let session;
+  try {
+    ({ session } = await ready);
+  } catch {
+    return; // init-error already reported
+  }
+  if (msg.type === 'close') {
+    await session.release();
+    port.close();
+    return;
+  }
+  try {
+    const dims = [msg.n, msg.length];
+    const result = await session.run({
+      input_ids: new ort.Tensor('int64', msg.inputIds, dims),
+      attention_mask: new ort.Tensor('int64', msg.mask, dims),
+    });
+    const data = result[msg.output].data.slice();
+    port.postMessage({ type: 'result', id: msg.id, data }, [data.buffer]);
+  } catch (err) {
+    port.postMessage({ type: 'result', id: msg.id, error: err.message });
+  }
+});
