@@ -1,0 +1,111 @@
+"""int8 variants of an exported encoder: ONNX Runtime dynamic quantisation.
+
+Weights are stored as int8 and activations are quantised per batch at run time (no calibration set).
+Two schemes are compared (docs/results.md, README "int8"):
+
+  all        every MatMul with a weight initializer → int8 (MatMulInteger)
+  attention  the seed's choice (seed-algorithm.md §9): the attention projections (Q, K, V, output) in
+             int8, the feed-forward MatMuls (hidden→intermediate→hidden) left in fp32. The seed kept
+             them in fp16, which ONNX Runtime's dynamic quantiser does not offer; fp32 is the closest.
+
+Feed-forward MatMuls are recognised by their weight shape ([hidden, intermediate] or the transpose),
+which does not depend on how an exporter names nodes.
+Optionally the word-embedding Gather is quantised too (`embeddings=True`): it holds most of the bytes of
+a multilingual model (250k × 384 for e5-small) and costs no compute either way.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Optional
+
+SCHEMES = ("all", "attention")
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    scheme: str = "all"
+    per_channel: bool = False
+    reduce_range: bool = False
+    embeddings: bool = False
+
+    def __post_init__(self):
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"quantisation scheme must be one of {SCHEMES}, got {self.scheme!r}")
+
+    @property
+    def label(self) -> str:
+        parts = [self.scheme]
+        if self.per_channel:
+            parts.append("per-channel")
+        if self.reduce_range:
+            parts.append("reduce-range")
+        if self.embeddings:
+            parts.append("emb")
+        return "+".join(parts)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Chosen on data (docs/results.md, "int8 decision"); the bundle builder uses this unless told otherwise.
+DEFAULT_SPEC = QuantSpec(scheme="all", per_channel=False, reduce_range=False, embeddings=False)
+
+
+def _initializer_shapes(model) -> dict:
+    return {init.name: tuple(init.dims) for init in model.graph.initializer}
+
+
+def weight_matmuls(model) -> List[tuple]:
+    """(node name, weight shape) of every MatMul whose second input is a stored weight."""
+    shapes = _initializer_shapes(model)
+    return [(n.name, shapes[n.input[1]]) for n in model.graph.node
+            if n.op_type == "MatMul" and len(n.input) > 1 and n.input[1] in shapes]
+
+
+def feed_forward_matmuls(model, hidden: int, intermediate: int) -> List[str]:
+    """Names of the feed-forward MatMuls: weights [hidden, intermediate] or [intermediate, hidden]."""
+    if hidden == intermediate:
+        raise ValueError("cannot tell feed-forward from attention weights when hidden == intermediate size")
+    ffn = {(hidden, intermediate), (intermediate, hidden)}
+    return [name for name, shape in weight_matmuls(model) if tuple(shape) in ffn]
+
+
+def _ensure_node_names(model) -> None:
+    """nodes_to_exclude works by name; give unnamed nodes a stable one."""
+    for i, node in enumerate(model.graph.node):
+        if not node.name:
+            node.name = f"{node.op_type}_{i}"
+
+
+def quantize_encoder(src: Path | str, dst: Path | str, spec: QuantSpec = DEFAULT_SPEC,
+                     hidden: Optional[int] = None, intermediate: Optional[int] = None) -> dict:
+    """Writes the int8 variant of `src` to `dst`; returns what was done (for the manifest / results).
+
+    hidden / intermediate sizes are needed for the "attention" scheme (from the encoder's config).
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = Path(src), Path(dst)
+    model = onnx.load(str(src))
+    _ensure_node_names(model)
+    exclude: List[str] = []
+    if spec.scheme == "attention":
+        if not hidden or not intermediate:
+            raise ValueError("the 'attention' scheme needs the encoder's hidden and intermediate sizes")
+        exclude = feed_forward_matmuls(model, hidden, intermediate)
+        if not exclude:
+            raise RuntimeError(f"{src}: found no feed-forward MatMul of shape {hidden}x{intermediate}")
+    ops = ["MatMul"] + (["Gather"] if spec.embeddings else [])
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    # The quantiser logs one INFO line per node; keep the console readable.
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
+    quantize_dynamic(model, dst, op_types_to_quantize=ops, per_channel=spec.per_channel,
+                     reduce_range=spec.reduce_range, weight_type=QuantType.QInt8,
+                     nodes_to_exclude=exclude or None)
+    quantized = onnx.load(str(dst), load_external_data=False)
+    n_int = sum(1 for n in quantized.graph.node if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul"))
+    return {"spec": spec.as_dict(), "label": spec.label, "int8_matmuls": n_int,
+            "fp32_matmuls_kept": len(exclude)}

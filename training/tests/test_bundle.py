@@ -1,0 +1,143 @@
+"""The tiny bundle: built by our own pipeline, in the service's format, verified; tampering is caught."""
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from curriculum_training import bundle as bundle_cli
+from curriculum_training.bundle import read_manifest, sha256_file, verify_bundle
+from curriculum_training.config import TEXT_FORMAT_VERSION, selection
+from curriculum_training.golden import read_golden
+
+SERVICE_MANIFEST_KEYS = {"name", "version", "created", "backbone", "pooling", "normalize", "dim", "max_length",
+                         "prefixes", "text_format", "tokenizer", "variants", "default_variant", "selection",
+                         "evaluation", "golden"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundles") / "tiny"
+    assert bundle_cli.main(["tiny", "--out", str(out)]) == 0
+    return out
+
+
+def _copy(src, tmp_path):
+    dst = tmp_path / "copy"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit_manifest(folder, **changes):
+    m = read_manifest(folder)
+    m.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+
+
+def test_tiny_bundle_has_the_service_layout(tiny):
+    m = read_manifest(tiny)
+    assert SERVICE_MANIFEST_KEYS <= set(m)
+    assert set(m["variants"]) == {"full", "distilled", "int8", "distilled-int8"}
+    assert m["default_variant"] == "distilled-int8"
+    assert m["text_format"] == TEXT_FORMAT_VERSION and m["normalize"] is True and m["pooling"] == "mean"
+    assert m["dim"] == 32 and m["max_length"] == 96
+    assert m["prefixes"] == {"topic": "query: ", "content": "passage: "}
+    assert m["selection"] == {k: selection()[k] for k in ("margin", "max_candidates", "min_items")}
+    assert m["evaluation"] is None
+    assert m["variants"]["full"]["layers"] == 4 and m["variants"]["distilled"]["layers"] == 2
+    assert m["variants"]["int8"]["precision"] == "int8" and m["variants"]["full"]["precision"] == "fp32"
+    for v in m["variants"].values():
+        assert v["opset"] >= 17 and v["sha256"] == sha256_file(tiny / v["file"])
+    assert m["tokenizer"]["sha256"] == sha256_file(tiny / "tokenizer.json")
+    assert m["golden"]["sha256"] == sha256_file(tiny / "golden.jsonl")
+
+
+def test_golden_covers_the_hard_cases(tiny):
+    records = read_golden(tiny / "golden.jsonl")
+    kinds = [r["kind"] for r in records]
+    assert kinds.count("topic") == 16 and kinds.count("content") == 16
+    assert any(len(r["token_ids"]) == 96 for r in records)  # truncated at max_length
+    assert any(r["input"]["description"] == "" for r in records)
+    assert any(any(ord(ch) > 0x0590 for ch in r["text"]) for r in records)  # Arabic, Devanagari, CJK, ...
+    assert all(set(r["embeddings"]) == {"full", "distilled", "int8", "distilled-int8"} for r in records)
+    assert all(len(v) == 32 for r in records for v in r["embeddings"].values())
+    # the prefix is applied to token ids but not to the stored text
+    assert all(not r["text"].startswith(("query: ", "passage: ")) for r in records)
+
+
+def test_tiny_bundle_verifies(tiny, capsys):
+    assert verify_bundle(tiny) == []
+    assert bundle_cli.main(["verify", "--bundle", str(tiny)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_tiny_is_idempotent_and_deterministic(tiny, tmp_path, capsys):
+    before = (tiny / "full.onnx").stat().st_mtime_ns
+    assert bundle_cli.main(["tiny", "--out", str(tiny)]) == 0
+    assert "already there" in capsys.readouterr().out
+    assert (tiny / "full.onnx").stat().st_mtime_ns == before
+    again = tmp_path / "again"
+    assert bundle_cli.main(["tiny", "--out", str(again), "--force"]) == 0
+    for name in ("full.onnx", "distilled.onnx", "int8.onnx", "distilled-int8.onnx", "tokenizer.json", "golden.jsonl"):
+        assert sha256_file(again / name) == sha256_file(tiny / name), name
+    assert read_manifest(again)["version"] == read_manifest(tiny)["version"]
+
+
+def test_changed_byte_is_named(tiny, tmp_path, capsys):
+    bad = _copy(tiny, tmp_path)
+    data = bytearray((bad / "distilled.onnx").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (bad / "distilled.onnx").write_bytes(bytes(data))
+    problems = verify_bundle(bad)
+    assert len(problems) == 1 and "distilled.onnx" in problems[0] and "sha256" in problems[0]
+    assert bundle_cli.main(["verify", "--bundle", str(bad)]) == 1
+    assert "distilled.onnx: sha256 mismatch" in capsys.readouterr().err
+
+
+def test_wrong_dim_is_named(tiny, tmp_path):
+    bad = _copy(tiny, tmp_path)
+    _edit_manifest(bad, dim=384)
+    problems = verify_bundle(bad)
+    assert problems and all("dim says 384" in p and "embedding size is 32" in p for p in problems)
+
+
+def test_wrong_text_format_is_named(tiny, tmp_path):
+    bad = _copy(tiny, tmp_path)
+    _edit_manifest(bad, text_format="lecr-breadcrumb-v0")
+    problems = verify_bundle(bad)
+    assert any("text_format 'lecr-breadcrumb-v0'" in p and "config/defaults.json" in p for p in problems)
+
+
+def test_golden_drift_is_caught(tiny, tmp_path):
+    """A golden file re-written (and re-checksummed) with wrong values is still refused."""
+    bad = _copy(tiny, tmp_path)
+    lines = (bad / "golden.jsonl").read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[0])
+    rec["embeddings"]["full"][0] += 0.01
+    rec["token_ids"] = rec["token_ids"][:-1]
+    lines[0] = json.dumps(rec, ensure_ascii=False)
+    (bad / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _edit_manifest(bad, golden={"file": "golden.jsonl", "sha256": sha256_file(bad / "golden.jsonl")})
+    problems = verify_bundle(bad)
+    assert any("golden.jsonl:1: token_ids differ" in p for p in problems)
+    rec["token_ids"] = json.loads((tiny / "golden.jsonl").read_text(encoding="utf-8").splitlines()[0])["token_ids"]
+    lines[0] = json.dumps(rec, ensure_ascii=False)
+    (bad / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _edit_manifest(bad, golden={"file": "golden.jsonl", "sha256": sha256_file(bad / "golden.jsonl")})
+    problems = verify_bundle(bad)
+    assert any("full.onnx: max |Δ| to golden" in p for p in problems)
+
+
+def test_missing_file_and_missing_manifest(tiny, tmp_path):
+    bad = _copy(tiny, tmp_path)
+    (bad / "int8.onnx").unlink()
+    assert any("int8.onnx: missing" in p for p in verify_bundle(bad))
+    (bad / "manifest.json").unlink()
+    assert "no manifest.json" in verify_bundle(bad)[0]
+
+
+def test_info_names_every_variant(tiny, capsys):
+    assert bundle_cli.main(["info", "--bundle", str(tiny)]) == 0
+    out = capsys.readouterr().out
+    for name in ("full.onnx", "distilled.onnx", "int8.onnx", "distilled-int8.onnx", "(default)"):
+        assert name in out

@@ -1,0 +1,50 @@
+"""Distillation: the student is the teacher with fewer layers; the loss matches the seed's recipe."""
+import pytest
+import torch
+
+from curriculum_training.distill import default_layers, make_student, parse_layers
+from curriculum_training.export import BackboneEncoder
+from curriculum_training.tiny_pipeline import build_tiny_backbone_folder
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    return BackboneEncoder.from_backbone(build_tiny_backbone_folder(tmp_path_factory.mktemp("d") / "bb")).eval()
+
+
+def test_default_layers_keep_every_other_ending_at_the_last():
+    assert default_layers(12) == [1, 3, 5, 7, 9, 11]
+    assert default_layers(4) == [1, 3]
+    assert default_layers(6) == [1, 3, 5]
+
+
+def test_parse_layers_validates():
+    assert parse_layers("0,2,4,7,9,11", 12) == [0, 2, 4, 7, 9, 11]
+    assert parse_layers(None, 12) == [1, 3, 5, 7, 9, 11]
+    for bad, msg in (("0,x", "integers"), ("3,1", "increasing"), ("0,12", "out of range"), ("1,1", "increasing")):
+        with pytest.raises(ValueError, match=msg):
+            parse_layers(bad, 12)
+
+
+def test_student_copies_the_kept_layers(teacher):
+    student = make_student(teacher, [0, 3])
+    assert student.encoder.config.num_hidden_layers == 2 and len(student.encoder.encoder.layer) == 2
+    assert teacher.encoder.config.num_hidden_layers == 4 and len(teacher.encoder.encoder.layer) == 4
+    t_layers, s_layers = teacher.encoder.encoder.layer, student.encoder.encoder.layer
+    for s_idx, t_idx in enumerate([0, 3]):
+        for (name, sp), (_, tp) in zip(s_layers[s_idx].named_parameters(), t_layers[t_idx].named_parameters()):
+            assert torch.equal(sp, tp), name
+            assert sp.data_ptr() != tp.data_ptr()  # a copy: training the student leaves the teacher alone
+    assert torch.equal(student.encoder.embeddings.word_embeddings.weight, teacher.encoder.embeddings.word_embeddings.weight)
+    assert student.pooling == teacher.pooling and student.prefixes == teacher.prefixes
+
+
+def test_student_with_all_layers_is_the_teacher(teacher):
+    ids = torch.randint(5, 1000, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    student = make_student(teacher, [0, 1, 2, 3]).eval()
+    with torch.no_grad():
+        assert torch.allclose(student.encode(ids, mask), teacher.encode(ids, mask), atol=1e-6)
+        shallow = make_student(teacher).eval().encode(ids, mask)
+    assert not torch.allclose(shallow, teacher.encode(ids, mask), atol=1e-3)

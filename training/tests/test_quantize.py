@@ -1,0 +1,69 @@
+"""int8 variants: which MatMuls get quantised, and that the result still encodes the same thing."""
+import numpy as np
+import onnx
+import pytest
+
+from curriculum_training.export import BackboneEncoder, OnnxEncoder, export_onnx
+from curriculum_training.quantize import QuantSpec, feed_forward_matmuls, quantize_encoder, weight_matmuls
+from curriculum_training.tiny_pipeline import build_tiny_backbone_folder
+from curriculum_training.tokenization import TextTokenizer
+from curriculum_training.golden import sample_texts
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("quant")
+    folder = build_tiny_backbone_folder(tmp / "backbone")
+    model = BackboneEncoder.from_backbone(folder)
+    tok = TextTokenizer(folder / "tokenizer.json")
+    texts = sample_texts()
+    batch = tok.pad(tok.ids(texts["topic"], "query: ") + tok.ids(texts["content"], "passage: "))
+    return export_onnx(model, tmp / "full.onnx").path, batch, tmp
+
+
+def _int8_nodes(path):
+    return [n for n in onnx.load(str(path)).graph.node if n.op_type == "MatMulInteger"]
+
+
+def test_feed_forward_matmuls_found_by_weight_shape(exported):
+    path, _, _ = exported
+    model = onnx.load(str(path))
+    assert len(weight_matmuls(model)) == 4 * 6  # 4 layers: Q, K, V, attention output, FFN in, FFN out
+    ffn = feed_forward_matmuls(model, hidden=32, intermediate=64)
+    assert len(ffn) == 4 * 2
+    with pytest.raises(ValueError, match="hidden == intermediate"):
+        feed_forward_matmuls(model, hidden=32, intermediate=32)
+
+
+@pytest.mark.parametrize("spec,int8,kept", [(QuantSpec("all"), 24, 0), (QuantSpec("attention"), 16, 8),
+                                             (QuantSpec("all", per_channel=True, reduce_range=True), 24, 0)])
+def test_schemes_quantise_the_right_matmuls(exported, spec, int8, kept):
+    path, batch, tmp = exported
+    out = tmp / f"{spec.label}.onnx"
+    info = quantize_encoder(path, out, spec, hidden=32, intermediate=64)
+    assert (info["int8_matmuls"], info["fp32_matmuls_kept"]) == (int8, kept)
+    assert len(_int8_nodes(out)) == int8
+    full = OnnxEncoder(path).run(batch["input_ids"], batch["attention_mask"])
+    q = OnnxEncoder(out).run(batch["input_ids"], batch["attention_mask"])
+    cos = (full * q).sum(1)
+    assert cos.min() > 0.99, cos.min()
+    assert np.abs(full - q).max() > 0  # it really is a different (quantised) graph
+
+
+def test_embedding_quantisation_shrinks_the_file(exported):
+    path, batch, tmp = exported
+    out = tmp / "emb.onnx"
+    quantize_encoder(path, out, QuantSpec("all", embeddings=True))
+    # the tiny model is mostly its 30k x 32 word-embedding table: int8 stores it in a quarter of the bytes
+    assert out.stat().st_size < 0.4 * path.stat().st_size
+    full = OnnxEncoder(path).run(batch["input_ids"], batch["attention_mask"])
+    q = OnnxEncoder(out).run(batch["input_ids"], batch["attention_mask"])
+    assert (full * q).sum(1).min() > 0.99
+
+
+def test_bad_specs_are_refused(exported):
+    path, _, tmp = exported
+    with pytest.raises(ValueError, match="scheme"):
+        QuantSpec("everything")
+    with pytest.raises(ValueError, match="hidden and intermediate"):
+        quantize_encoder(path, tmp / "x.onnx", QuantSpec("attention"))
