@@ -35,7 +35,7 @@ export interface BundleManifest {
   } | null;
   golden: { file: string; sha256: string };
   /** Optional: languages the bundle was trained/evaluated on. */
-  languages?: string[];
+  languages?: string[] | null;
 }
 
 type Check = (v: unknown) => boolean;
@@ -88,6 +88,6 @@ export function parseManifest(raw: unknown, where: string): BundleManifest {
   need(sel, 'selection.', 'max_candidates', isPosInt, 'a positive integer');
   need(sel, 'selection.', 'min_items', (v) => Number.isInteger(v) && (v as number) >= 0, 'an integer >= 0');
   if (raw.evaluation !== undefined && raw.evaluation !== null && !isObject(raw.evaluation)) fail('evaluation', 'must be an object or null');
-  if (raw.languages !== undefined && !(Array.isArray(raw.languages) && raw.languages.every(isNonEmpty))) fail('languages', 'must be a list of language codes');
+  if (raw.languages !== undefined && raw.languages !== null && !(Array.isArray(raw.languages) && raw.languages.every(isNonEmpty))) fail('languages', 'must be a list of language codes');
   return raw as unknown as BundleManifest;
 }
