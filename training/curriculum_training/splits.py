@@ -139,6 +139,17 @@ def topic_groups(topics: pd.DataFrame) -> Tuple[Dict[str, str], str]:
     return {i: (p[-2] if len(p) >= 2 else p[-1]) for i, p in paths.items()}, "depth-1"
 
 
+def group_titles(topics: pd.DataFrame, group_of: Mapping[str, str]) -> Dict[str, str]:
+    """group → a readable title: the group's own topic title (depth-1/root groups) or the title of the
+    channel's root topic(s) (channel groups)."""
+    title = dict(zip(topics["id"].astype(str), topics["title"].astype(str)))
+    roots: Dict[str, List[str]] = defaultdict(list)
+    for i, p in zip(topics["id"].astype(str), topics["parent"].astype(str)):
+        if not p:
+            roots[group_of[i]].append(title[i])
+    return {g: title[g] if g in title else " / ".join(roots.get(g, [])) or g for g in set(group_of.values())}
+
+
 def _norm_title(s: object) -> str:
     return " ".join(str(s).split()).casefold()
 
@@ -253,6 +264,10 @@ def make_splits(ds: Dataset, n_folds: int = N_FOLDS) -> Tuple[pd.DataFrame, dict
     family_of_group = group_families(group_of.values(), translation_votes(ds, group_of))
     family_of = {t: family_of_group[g] for t, g in group_of.items()}
     family_sizes = Counter(family_of[t] for t in fold_of)
+    titles = group_titles(ds.topics, group_of)
+    family_titles: Dict[str, List[str]] = defaultdict(list)
+    for g in sorted(family_of_group):
+        family_titles[family_of_group[g]].append(titles[g])
     held = set(choose_holdout(family_sizes))
     table = pd.DataFrame({
         "topic_id": topic_ids,
@@ -268,6 +283,7 @@ def make_splits(ds: Dataset, n_folds: int = N_FOLDS) -> Tuple[pd.DataFrame, dict
         "fold_sizes": [sum(1 for f in fold_of.values() if f == i) for i in range(n_folds)],
         "group_rule": rule,
         "families": {f: family_sizes.get(f, 0) for f in sorted(set(family_of.values()))},
+        "family_titles": {f: " + ".join(ts) for f, ts in sorted(family_titles.items())},
         "held_out": sorted(held),
         "held_out_topics": sum(family_sizes[f] for f in held),
         "held_out_share": (sum(family_sizes[f] for f in held) / n_corr) if n_corr else 0.0,
@@ -327,11 +343,13 @@ def format_summary(s: dict) -> str:
     lines = [
         f"{s['dataset']}: {s['topics']} topics, {s['correlated_topics']} with content",
         f"  folds (topics per fold 0..9): {' '.join(map(str, s['fold_sizes']))}",
-        f"  groups by {s['group_rule']}: {len(s['families'])} families",
+        f"  groups by {s['group_rule']}: {sum(1 for n in s['families'].values() if n)} families with content",
     ]
     for f, n in s["families"].items():
+        if n == 0:
+            continue  # e.g. the root of a single tree: no content, in no split
         mark = "  <- held out" if f in s["held_out"] else ""
-        lines.append(f"    {f}: {n}{mark}")
+        lines.append(f"    {f} ({s['family_titles'][f]}): {n}{mark}")
     lines.append(f"  group hold-out: {s['held_out_topics']} topics ({100 * s['held_out_share']:.1f}%)")
     return "\n".join(lines)
 

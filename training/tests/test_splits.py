@@ -110,6 +110,7 @@ def test_translations_form_one_family_and_holdout_is_deterministic():
     assert groups["calc-0"] == groups["calcul-2"] == "calc+calcul"
     assert groups["stats-1"] == "stats"
     assert summary["families"] == {"calc+calcul": 6, "stats": 8}
+    assert summary["family_titles"]["calc+calcul"] == "Calc + Calcul"
     # both families exceed 25% of 14 correlated topics -> the smallest family is held out
     assert summary["held_out"] == ["calc+calcul"]
     held = set(table.loc[table["group_holdout"] == 1, "topic_id"])
