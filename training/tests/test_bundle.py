@@ -141,3 +141,67 @@ def test_info_names_every_variant(tiny, capsys):
     out = capsys.readouterr().out
     for name in ("full.onnx", "distilled.onnx", "int8.onnx", "distilled-int8.onnx", "(default)"):
         assert name in out
+
+
+# ------------------------------------------------------------------------------------------ evaluate
+def _synthetic_dataset(folder):
+    import pandas as pd
+
+    from curriculum_training.data.lecr import Dataset, write_dataset
+    from curriculum_training.splits import make_splits, write_splits
+
+    words = {"en": ["fractions", "decimals", "algebra", "geometry", "probability", "vectors", "graphs", "angles",
+                    "ratios", "primes", "circles", "statistics"],
+             "es": ["fracciones", "decimales", "álgebra", "geometría", "probabilidad", "vectores"]}
+    topics, content, links = [], [], []
+    for lang, ws in words.items():
+        root = f"root-{lang}"
+        topics.append((root, f"Maths {lang}", "", lang, f"ch-{lang}"))
+        for w in ws:
+            tid = f"{lang}-{w}"
+            topics.append((tid, f"Learning about {w}", root, lang, f"ch-{lang}"))
+            ids = [f"{tid}-c{k}" for k in range(2)]
+            content += [(i, f"{w} lesson {k}", f"An introduction to {w}", f"{w} " * 5, lang) for k, i in enumerate(ids)]
+            links.append((tid, " ".join(ids)))
+    t = pd.DataFrame(topics, columns=["id", "title", "parent", "language", "channel"]).assign(description="")
+    c = pd.DataFrame(content, columns=["id", "title", "description", "text", "language"])
+    ds = Dataset(t, c, pd.DataFrame(links, columns=["topic_id", "content_ids"]), name="synthetic")
+    write_dataset(ds, folder)
+    write_splits(make_splits(ds)[0], folder)
+    return folder
+
+
+def test_evaluate_uses_onnx_outputs_and_matches_pytorch(tmp_path, capsys):
+    """F2 from the bundle's ONNX graph equals F2 from the PyTorch model it was exported from."""
+    from curriculum_training.bundle import build_bundle
+    from curriculum_training.data.lecr import read_dataset
+    from curriculum_training.evaluation import evaluate_split
+    from curriculum_training.export import BackboneEncoder, torch_encode
+    from curriculum_training.tiny_pipeline import build_tiny_backbone_folder
+    from curriculum_training.tokenization import TextTokenizer
+
+    data = _synthetic_dataset(tmp_path / "synthetic")
+    backbone = build_tiny_backbone_folder(tmp_path / "bb")
+    model = BackboneEncoder.from_backbone(backbone)
+    out = tmp_path / "b"
+    build_bundle(out, {"full": model}, backbone / "tokenizer.json", name="t", log=lambda *a: None)
+    report_json = tmp_path / "eval.json"
+    argv = ["evaluate", "--bundle", str(out), "--dataset", str(data), "--split", "fold0", "--variant", "full",
+            "--json", str(report_json), "--report-dir", str(tmp_path / "report")]
+    assert bundle_cli.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    saved = json.loads(report_json.read_text())
+    assert printed["f2"] == saved["f2"] and saved["variant"] == "full" and saved["split"] == "fold0"
+    assert saved["dataset"] == "synthetic" and saved["bundle_version"] == read_manifest(out)["version"]
+    assert saved["topics"] > 0 and 0.0 <= saved["f2"] <= 1.0 and saved["per_language"]
+    assert any((tmp_path / "report").iterdir())
+
+    tok = TextTokenizer(backbone / "tokenizer.json")
+    def torch_encoder(prefix):
+        return lambda texts: torch_encode(model, tok.batch(texts, prefix)) if texts else None
+    ref = evaluate_split(read_dataset(data), "fold0", torch_encoder("query: "), torch_encoder("passage: "),
+                         splits_folder=data)
+    assert abs(ref.f2 - saved["f2"]) < 1e-6 and ref.topics == saved["topics"]
+
+    with pytest.raises(ValueError, match="no variant 'int4'"):
+        bundle_cli.main(argv[:7] + ["--variant", "int4"])
