@@ -48,3 +48,51 @@ def test_student_with_all_layers_is_the_teacher(teacher):
         assert torch.allclose(student.encode(ids, mask), teacher.encode(ids, mask), atol=1e-6)
         shallow = make_student(teacher).eval().encode(ids, mask)
     assert not torch.allclose(shallow, teacher.encode(ids, mask), atol=1e-3)
+
+
+def test_distillation_loss_is_the_seed_weighting():
+    from curriculum_training.losses.distillation import distillation_loss
+
+    g = torch.Generator().manual_seed(0)
+    t = (torch.randn(4, 8, generator=g), torch.randn(4, 8, generator=g), torch.randn(8, 5, 8, generator=g))
+    s = tuple(x + 0.1 * torch.randn(x.shape, generator=g) for x in t)
+    s = tuple(x.requires_grad_() for x in s)
+    loss, parts = distillation_loss(s, t)
+    by_hand = 0.25 * ((s[0] - t[0]) ** 2).mean() + 0.25 * ((s[1] - t[1]) ** 2).mean() + 0.5 * ((s[2] - t[2]) ** 2).mean()
+    assert torch.allclose(loss, by_hand)
+    assert parts["mse_hidden"] == pytest.approx(float(((s[2] - t[2]) ** 2).mean()), rel=1e-5)
+    loss.backward()
+    assert all(x.grad is not None for x in s)
+    zero, _ = distillation_loss(t, t)
+    assert float(zero) == 0.0
+    with pytest.raises(ValueError, match="hidden shape"):
+        distillation_loss((s[0], s[1], s[2][:, :3]), t)
+
+
+def test_distillation_loss_pulls_the_student_towards_the_teacher(teacher):
+    """A few optimiser steps on the loss make the shallow student's embeddings closer to the teacher's."""
+    from curriculum_training.losses.distillation import distillation_loss
+    from curriculum_training.export import pool_hidden
+
+    torch.manual_seed(0)
+    student = make_student(teacher).eval()  # no dropout: a deterministic descent
+    ids = torch.randint(5, 1000, (8, 16))
+    mask = torch.ones_like(ids)
+    mask[::2, 10:] = 0
+
+    def feats(model):
+        hidden = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        pooled = pool_hidden(hidden, mask, "mean")
+        return pooled[:4], pooled[4:], hidden * mask.unsqueeze(-1)
+
+    with torch.no_grad():
+        target = feats(teacher.eval())
+    opt = torch.optim.Adam(student.parameters(), lr=1e-4)
+    losses = []
+    for _ in range(20):
+        loss, _ = distillation_loss(feats(student), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.5 * losses[0], losses

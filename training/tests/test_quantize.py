@@ -67,3 +67,30 @@ def test_bad_specs_are_refused(exported):
         QuantSpec("everything")
     with pytest.raises(ValueError, match="hidden and intermediate"):
         quantize_encoder(path, tmp / "x.onnx", QuantSpec("attention"))
+
+
+def test_seed_cpu_path_quantises_like_the_seed_and_keeps_order(tmp_path):
+    import torch
+
+    from curriculum_training.seed_cpu_path import SeedCpuEncoder, seed_quantize
+
+    folder = build_tiny_backbone_folder(tmp_path / "bb")
+    model = BackboneEncoder.from_backbone(folder).eval()
+    q = seed_quantize(model)
+    layer = q.encoder.encoder.layer[0]
+    assert layer.attention.self.query.weight().dtype == torch.qint8
+    assert "float16" in repr(layer.intermediate.dense) and "float16" in repr(layer.output.dense)
+    assert isinstance(q.encoder.embeddings.word_embeddings, torch.nn.Embedding)  # embeddings untouched
+    assert isinstance(model.encoder.encoder.layer[0].attention.self.query, torch.nn.Linear)  # original intact
+
+    tok = TextTokenizer(folder / "tokenizer.json")
+    texts = sample_texts()["content"]
+    seed = SeedCpuEncoder(model, threads=1)
+    got = seed.embed_texts(tok, texts, "passage: ")
+    batch = tok.batch(texts, "passage: ")
+    with torch.no_grad():
+        want = model.encode(torch.as_tensor(batch["input_ids"]), torch.as_tensor(batch["attention_mask"])).numpy()
+    cos = (got * want).sum(1)
+    assert got.shape == want.shape and cos.min() > 0.99, cos.min()
+    one = np.concatenate([seed.embed_texts(tok, [t], "passage: ") for t in texts[:4]])
+    assert np.abs(one - got[:4]).max() < 1e-3  # per-text results in input order, whatever the batching
