@@ -130,7 +130,10 @@ def _fetch(url: str, target: Path, attempts: int = 3) -> None:
             return
         except (urllib.error.URLError, OSError) as err:
             part.unlink(missing_ok=True)
-            if attempt == attempts or isinstance(err, urllib.error.HTTPError) and err.code == 404:
+            # retry only what can be transient: network errors, not a missing file or a 404
+            permanent = not url.startswith(("http://", "https://")) or (
+                isinstance(err, urllib.error.HTTPError) and err.code in (403, 404))
+            if attempt == attempts or permanent:
                 raise DatasetError(f"{url}: download failed: {err}") from err
             time.sleep(attempt)
 
@@ -138,12 +141,13 @@ def _fetch(url: str, target: Path, attempts: int = 3) -> None:
 def download_sources(
     cache: Path,
     mirror: Optional[str] = None,
-    manifest_path: Path = MANIFEST_PATH,
+    manifest_path: Optional[Path] = None,
     folders: Optional[Iterable[str]] = None,
     workers: int = 8,
     progress: bool = True,
 ) -> Path:
     """Make `cache` hold every manifest file with the right sha256; returns `cache` (a datasets root)."""
+    manifest_path = Path(manifest_path) if manifest_path else MANIFEST_PATH
     manifest = load_manifest(manifest_path)
     base = mirror or os.environ.get(MIRROR_ENV) or manifest.get("default_base", DEFAULT_BASE_URL)
     wanted = set(folders) if folders else None
@@ -176,9 +180,9 @@ def download_sources(
     return Path(cache)
 
 
-def verify_tree(root: Path, manifest_path: Path = MANIFEST_PATH) -> Dict[str, int]:
+def verify_tree(root: Path, manifest_path: Optional[Path] = None) -> Dict[str, int]:
     """Compare a datasets root (e.g. ../shared/datasets) with the manifest: counts of ok/missing/differing."""
-    manifest = load_manifest(manifest_path)
+    manifest = load_manifest(Path(manifest_path) if manifest_path else MANIFEST_PATH)
     result = {"ok": 0, "missing": 0, "different": 0}
     for source in manifest["sources"]:
         for entry in source["files"]:

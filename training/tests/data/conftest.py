@@ -10,7 +10,6 @@ import pytest
 from curriculum_training.config import REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
 
 def _snapshot(folder: Path) -> dict:
