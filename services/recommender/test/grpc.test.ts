@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { FakeRecommender } from './api-support/fake-recommender.js';
-import { startGrpc, unary, type RunningGrpc } from './api-support/grpc.js';
+import { startGrpc, unaryCalls, type RunningGrpc } from './api-support/grpc.js';
 import { DeferredRecommender } from '../src/api/lifecycle.js';
 import type { ContentItem, Topic, UpsertContentResponse, TopicRecommendations } from '../src/api/grpc/generated/curriculum/recommender/v1/recommender.js';
 import type { RecommenderService } from '../src/types.js';
@@ -55,7 +55,7 @@ test('UpsertContent (client streaming) writes all messages as one batch; GetInfo
   await withGrpc(async (g) => {
     const res = await upsert(g, [CONTENT.slice(0, 2), CONTENT.slice(2)]);
     assert.deepEqual(res, { inserted: 4, updated: 0, skipped: 0 });
-    const info = await unary(g.client.getInfo.bind(g.client), {});
+    const info = await unaryCalls(g.client).getInfo({});
     assert.equal(info.ready, true);
     assert.equal(Number(info.index!.total), 4);
     assert.deepEqual(info.index!.languages.map((l) => [l.language, Number(l.size)]), [['en', 3], ['es', 1]]);
@@ -67,7 +67,7 @@ test('UpsertContent (client streaming) writes all messages as one batch; GetInfo
 test('Recommend (unary) answers per topic with ranked recommendations', async () => {
   await withGrpc(async (g) => {
     await upsert(g, [CONTENT]);
-    const res = await unary(g.client.recommend.bind(g.client), {
+    const res = await unaryCalls(g.client).recommend({
       topics: [topic('t1', 'Fractions', 'en', { description: 'adding fractions', ancestors: [{ title: 'Arithmetic' }] }), topic('t2', 'Plants')],
       topicIds: [],
       options: { languages: [], channels: [], overrideThreshold: true },
@@ -78,7 +78,7 @@ test('Recommend (unary) answers per topic with ranked recommendations', async ()
     assert.deepEqual(recs.map((r) => r.rank), [1, 2, 3]);
     assert.ok(recs.every((r, i) => i === 0 || r.similarity <= recs[i - 1].similarity));
     assert.ok(recs.every((r) => r.language === 'en'));
-    const withCut = await unary(g.client.recommend.bind(g.client), { topics: [topic('t1', 'Adding fractions')], topicIds: [], options: { languages: [], channels: [], maxItems: 1 } });
+    const withCut = await unaryCalls(g.client).recommend({ topics: [topic('t1', 'Adding fractions')], topicIds: [], options: { languages: [], channels: [], maxItems: 1 } });
     assert.equal(withCut.topics[0].recommendations.length, 1);
     assert.equal(withCut.topics[0].recommendations[0].id, 'c-frac');
   });
@@ -103,16 +103,16 @@ test('RecommendStream (server streaming): one message per topic, in order, acros
 test('DeleteContent and Embed', async () => {
   await withGrpc(async (g) => {
     await upsert(g, [CONTENT]);
-    const del = await unary(g.client.deleteContent.bind(g.client), { ids: ['c-geo', 'missing'] });
+    const del = await unaryCalls(g.client).deleteContent({ ids: ['c-geo', 'missing'] });
     assert.equal(del.deleted, 1);
-    const emb = await unary(g.client.embed.bind(g.client), { topics: [topic('a', 'Fractions'), topic('b', 'Plants')], contents: [] });
+    const emb = await unaryCalls(g.client).embed({ topics: [topic('a', 'Fractions'), topic('b', 'Plants')], contents: [] });
     assert.equal(emb.kind, 'topic');
     assert.deepEqual(emb.embeddings.map((e) => e.id), ['a', 'b']);
     for (const e of emb.embeddings) {
       assert.equal(e.vector.length, emb.dim);
       assert.ok(Math.abs(Math.hypot(...e.vector) - 1) < 1e-4);
     }
-    const embC = await unary(g.client.embed.bind(g.client), { topics: [], contents: [item('x', 'Fractions')] });
+    const embC = await unaryCalls(g.client).embed({ topics: [], contents: [item('x', 'Fractions')] });
     assert.equal(embC.kind, 'content');
   });
 });
@@ -120,7 +120,7 @@ test('DeleteContent and Embed', async () => {
 test('bad input → INVALID_ARGUMENT naming the field, nothing written', async () => {
   await withGrpc(async (g) => {
     await upsert(g, [CONTENT]);
-    const total = async () => Number((await unary(g.client.getInfo.bind(g.client), {})).index!.total);
+    const total = async () => Number((await unaryCalls(g.client).getInfo({})).index!.total);
     // Item 1 of the second message is item 3 of the stream.
     await assert.rejects(upsert(g, [[item('n1', 'New one')], [item('n2', 'New two'), item('n3', '  ')]]), (err) => {
       assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'items[2].title');
@@ -139,19 +139,19 @@ test('bad input → INVALID_ARGUMENT naming the field, nothing written', async (
       return true;
     });
     assert.equal(await total(), 4);
-    await assert.rejects(unary(g.client.recommend.bind(g.client), { topics: [], topicIds: [] }), (err) => {
+    await assert.rejects(unaryCalls(g.client).recommend({ topics: [], topicIds: [] }), (err) => {
       assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'topics');
       return true;
     });
-    await assert.rejects(unary(g.client.recommend.bind(g.client), { topics: [topic('', 'No id')], topicIds: [] }), (err) => {
+    await assert.rejects(unaryCalls(g.client).recommend({ topics: [topic('', 'No id')], topicIds: [] }), (err) => {
       assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'topics[0].id');
       return true;
     });
-    await assert.rejects(unary(g.client.recommend.bind(g.client), { topics: [topic('t', 'T')], topicIds: [], options: { margin: 2, languages: [], channels: [] } }), (err) => {
+    await assert.rejects(unaryCalls(g.client).recommend({ topics: [topic('t', 'T')], topicIds: [], options: { margin: 2, languages: [], channels: [] } }), (err) => {
       assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'options.margin');
       return true;
     });
-    await assert.rejects(unary(g.client.deleteContent.bind(g.client), { ids: [] }), (err) => {
+    await assert.rejects(unaryCalls(g.client).deleteContent({ ids: [] }), (err) => {
       assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'ids');
       return true;
     });
@@ -183,7 +183,7 @@ test('grpc.health.v1 reports SERVING only when the recommender is ready', async 
     new Promise<any>((resolve, reject) => health.check({ service }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
   try {
     assert.equal((await check('')).status, 'NOT_SERVING');
-    await assert.rejects(unary(g.client.getInfo.bind(g.client), {}), (err) => (err as grpc.ServiceError).code === grpc.status.UNAVAILABLE);
+    await assert.rejects(unaryCalls(g.client).getInfo({}), (err) => (err as grpc.ServiceError).code === grpc.status.UNAVAILABLE);
     deferred.attach(await createService());
     g.server.refreshHealth();
     assert.equal((await check('')).status, 'SERVING');

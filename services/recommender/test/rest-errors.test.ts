@@ -11,6 +11,8 @@ import { createMetrics } from '../src/metrics.js';
 import { pino } from 'pino';
 import type { HttpConfig } from '../src/app.js';
 import { TEST_CONFIG } from './api-support/http.js';
+import { inWireTerms, wireField, STUDIO_CONTENT_FIELDS } from '../src/api/rest/wire.js';
+import { InputError } from '../src/errors.js';
 
 function resource(overrides: Record<string, unknown> = {}) {
   return {
@@ -147,11 +149,10 @@ test('malformed and unknown languages → 400 naming the field, the batch is not
   await rejects((app) => app.call('POST', '/recommend', { topics: [topic({ language: 'English' })] }), {
     status: 400, field: 'topics[0].language', message: /language code/,
   });
-  // Well-formed but unknown to the core: its InputError is mapped, and no item of the batch is written.
-  const r = await rejects((app) => app.call('POST', '/embed-content', { resources: [resource(), resource({ language: 'xx' })] }), {
-    status: 400, field: 'items[1].language', message: /unknown language 'xx'/,
+  // Well-formed but unknown to the core (no content, not a bundle language): its InputError is mapped.
+  await rejects((app) => app.call('POST', '/recommend', { topics: [topic(), topic({ language: 'xx' })] }), {
+    status: 400, field: 'topics[1].language', message: /no content in language "xx"/,
   });
-  assert.equal(r.writes, 1, 'the core was asked and refused as a whole');
   await rejects((app) => app.call('POST', '/v1/recommend', { topics: [{ id: 't', title: 'T', language: 'zz' }] }), {
     status: 400, field: 'topics[0].language',
   });
@@ -210,6 +211,19 @@ test('an InputError from the core keeps its status (unknown topic id → 404)', 
   await rejects((app) => app.call('POST', '/v1/recommend', { topic_ids: ['never-registered'] }), {
     status: 404, code: 'not_found', field: 'topic_ids[0]', message: /unknown topic/,
   });
+});
+
+test('core field names are reported in the caller\'s terms', async () => {
+  assert.equal(wireField('topicIds[3]'), 'topic_ids[3]');
+  assert.equal(wireField('options.maxCandidates'), 'options.max_candidates');
+  assert.equal(wireField('items[2].version', STUDIO_CONTENT_FIELDS), 'resources[2].channel_version');
+  assert.equal(wireField('items[0].channelId', STUDIO_CONTENT_FIELDS), 'resources[0].channel_id');
+  await assert.rejects(
+    inWireTerms(async () => {
+      throw new InputError('items[1].contentId', 'must be a string', 422);
+    }, STUDIO_CONTENT_FIELDS),
+    (err: unknown) => err instanceof InputError && err.field === 'resources[1].content_id' && err.message === 'resources[1].content_id: must be a string' && err.status === 422,
+  );
 });
 
 test('an unexpected error → 500 without internals, and the service keeps serving', async () => {

@@ -50,8 +50,10 @@ export class FakeRecommender implements RecommenderService {
     }
   }
 
+  /** As the core: a candidate language needs content in the index or a declaration in the bundle. */
   private checkLanguage(language: string, field: string): void {
-    if (!this.bundleLanguages.includes(language)) throw new InputError(field, `unknown language '${language}' (no index and not a bundle language)`);
+    const indexed = [...this.items.values()].some((c) => c.language === language);
+    if (!indexed && !this.bundleLanguages.includes(language)) throw new InputError(field, `no content in language "${language}"`);
   }
 
   private rank(topic: TopicInput, options: RecommendOptions): Recommendation[] {
@@ -84,7 +86,7 @@ export class FakeRecommender implements RecommenderService {
     this.enter('recommendKnown', [topicIds, options]);
     const topics = topicIds.map((id, i) => {
       const t = this.topics.get(id);
-      if (!t) throw new InputError(`topic_ids[${i}]`, `unknown topic '${id}' (register it with POST /v1/topics)`, 404);
+      if (!t) throw new InputError(`topicIds[${i}]`, `unknown topic '${id}' (register it with POST /v1/topics)`, 404);
       return t;
     });
     return topics.map((t) => ({ topicId: t.id, recommendations: this.rank(t, options) }));
@@ -92,14 +94,16 @@ export class FakeRecommender implements RecommenderService {
 
   async upsertTopics(topics: TopicInput[]): Promise<number> {
     this.enter('upsertTopics', [topics]);
-    topics.forEach((t, i) => this.checkLanguage(t.language, `topics[${i}].language`));
     for (const t of topics) this.topics.set(t.id, t);
     return topics.length;
   }
 
   async upsertContent(items: ContentItem[]): Promise<UpsertResult> {
     this.enter('upsertContent', [items]);
-    items.forEach((c, i) => this.checkLanguage(c.language, `items[${i}].language`)); // all checked before any write
+    // As the core: any well-formed language may start a new partition; version must be >= 0.
+    items.forEach((c, i) => {
+      if (c.version !== undefined && c.version < 0) throw new InputError(`items[${i}].version`, 'must be an integer >= 0');
+    });
     const result: UpsertResult = { inserted: 0, updated: 0, skipped: 0 };
     for (const c of items) {
       const old = this.items.get(c.id);

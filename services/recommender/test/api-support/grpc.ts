@@ -2,7 +2,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { buildGrpcServer, type RecommenderGrpcServer } from '../../src/api/grpc/server.js';
-import { RecommenderClient } from '../../src/api/grpc/generated/curriculum/recommender/v1/recommender.js';
+import {
+  RecommenderClient,
+  type DeleteContentRequest,
+  type DeleteContentResponse,
+  type EmbedRequest,
+  type EmbedResponse,
+  type GetInfoRequest,
+  type GetInfoResponse,
+  type RecommendRequest,
+  type RecommendResponse,
+} from '../../src/api/grpc/generated/curriculum/recommender/v1/recommender.js';
 import { createMetrics, type ServiceMetrics } from '../../src/metrics.js';
 import type { RecommenderService } from '../../src/types.js';
 import { TEST_CONFIG } from './http.js';
@@ -35,10 +45,16 @@ export async function startGrpc(recommender: RecommenderService, config: Partial
   };
 }
 
-/** Promisified unary call on the generated client. */
-export function unary<Req, Res>(
-  fn: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
-  request: Req,
-): Promise<Res> {
-  return new Promise((resolve, reject) => fn(request, (err, res) => (err ? reject(err) : resolve(res))));
+type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
+const promised = <Req, Res>(call: (req: Req, cb: Callback<Res>) => unknown) => (req: Req) =>
+  new Promise<Res>((resolve, reject) => call(req, (err, res) => (err ? reject(err) : resolve(res))));
+
+/** The unary RPCs of the generated client as promises (typed per method: overloads defeat inference). */
+export function unaryCalls(client: RecommenderClient) {
+  return {
+    recommend: promised<RecommendRequest, RecommendResponse>((r, cb) => client.recommend(r, cb)),
+    deleteContent: promised<DeleteContentRequest, DeleteContentResponse>((r, cb) => client.deleteContent(r, cb)),
+    embed: promised<EmbedRequest, EmbedResponse>((r, cb) => client.embed(r, cb)),
+    getInfo: promised<GetInfoRequest, GetInfoResponse>((r, cb) => client.getInfo(r, cb)),
+  };
 }

@@ -3,7 +3,9 @@
 import type express from 'express';
 import type { RouteDeps } from './deps.js';
 import {
+  inWireTerms,
   parseOverrideThreshold,
+  STUDIO_CONTENT_FIELDS,
   studioRecommendations,
   studioResourcesToItems,
   studioTopicToInput,
@@ -23,7 +25,7 @@ export function registerStudioRoutes(app: express.Express, { recommender, valida
     validators.studioRecommend(req.body);
     const body = req.body as StudioTopicsRequest;
     if (body.metadata) logger.debug({ metadata: body.metadata, topics: body.topics.length }, 'studio recommend');
-    const results = await recommender.recommend(body.topics.map(studioTopicToInput), { overrideThreshold });
+    const results = await inWireTerms(() => recommender.recommend(body.topics.map(studioTopicToInput), { overrideThreshold }));
     res.json(studioRecommendations(results));
   });
 
@@ -32,7 +34,7 @@ export function registerStudioRoutes(app: express.Express, { recommender, valida
     const body = req.body as StudioContentRequest;
     const items = studioResourcesToItems(body);
     uniqueIds(items.map((i) => i.id), 'resources');
-    const result = await recommender.upsertContent(items);
+    const result = await inWireTerms(() => recommender.upsertContent(items), STUDIO_CONTENT_FIELDS);
     logger.info({ channel: body.metadata?.channel_id, resources: items.length, ...result }, 'studio embed-content');
     res.json({ status: 'OK', ...result });
   });

@@ -5,6 +5,7 @@ import type express from 'express';
 import type { RouteDeps } from './deps.js';
 import {
   exactlyOne,
+  inWireTerms,
   uniqueIds,
   v1ContentToItem,
   v1Info,
@@ -26,34 +27,39 @@ export function v1Operations(recommender: RecommenderService, validators: RouteD
       const request = body as V1RecommendRequest;
       const options = v1Options(request.options);
       const which = exactlyOne(request as Record<string, unknown>, 'topics', 'topic_ids');
-      return which === 'topics'
-        ? recommender.recommend(request.topics!.map(v1TopicToInput), options)
-        : recommender.recommendKnown(request.topic_ids!, options);
+      return inWireTerms(() =>
+        which === 'topics'
+          ? recommender.recommend(request.topics!.map(v1TopicToInput), options)
+          : recommender.recommendKnown(request.topic_ids!, options),
+      );
     },
     async upsertContent(body: unknown) {
       validators.v1UpsertContent(body);
       const items = (body as { items: V1Content[] }).items;
       uniqueIds(items.map((i) => i.id), 'items');
-      return recommender.upsertContent(items.map(v1ContentToItem));
+      return inWireTerms(() => recommender.upsertContent(items.map(v1ContentToItem)));
     },
     async deleteContent(body: unknown) {
       validators.v1DeleteContent(body);
-      return recommender.deleteContent((body as { ids: string[] }).ids);
+      return inWireTerms(() => recommender.deleteContent((body as { ids: string[] }).ids));
     },
     async registerTopics(body: unknown) {
       validators.v1RegisterTopics(body);
       const topics = (body as { topics: V1Topic[] }).topics;
       uniqueIds(topics.map((t) => t.id), 'topics');
-      return { registered: await recommender.upsertTopics(topics.map(v1TopicToInput)) };
+      return { registered: await inWireTerms(() => recommender.upsertTopics(topics.map(v1TopicToInput))) };
     },
     async embed(body: unknown) {
       validators.v1Embed(body);
       const request = body as V1EmbedRequest;
       const kind = exactlyOne(request as Record<string, unknown>, 'topics', 'contents') === 'topics' ? 'topic' : 'content';
       const ids = kind === 'topic' ? request.topics!.map((t) => t.id) : request.contents!.map((c) => c.id);
-      const vectors = kind === 'topic'
-        ? await recommender.embedTopics(request.topics!.map(v1TopicToInput))
-        : await recommender.embedContent(request.contents!.map(v1ContentToItem));
+      const vectors = await inWireTerms(() =>
+        kind === 'topic'
+          ? recommender.embedTopics(request.topics!.map(v1TopicToInput))
+          : recommender.embedContent(request.contents!.map(v1ContentToItem)),
+        kind === 'topic' ? [] : [[/^items\[/, 'contents[']],
+      );
       return { kind, dim: vectors[0]?.length ?? 0, ids, vectors };
     },
     info() {

@@ -210,3 +210,34 @@ export function v1Info(info: RecommenderInfo, ready: boolean) {
     known_topics: info.knownTopics,
   };
 }
+
+// ---------------------------------------------------------------- core field names → wire names
+
+/** Renames applied after camelCase → snake_case, for a route whose wire names differ from the core's. */
+export type FieldRenames = readonly (readonly [RegExp, string])[];
+
+export const STUDIO_CONTENT_FIELDS: FieldRenames = [
+  [/^items\[/, 'resources['],
+  [/^(resources\[\d+\])\.version\b/, '$1.channel_version'],
+];
+
+/** The core names fields as in src/types.ts ("topicIds[0]", "items[2].channelId"); callers sent snake_case. */
+export function wireField(field: string, renames: FieldRenames = []): string {
+  let wire = field.replace(/[a-z][A-Z]/g, (pair) => `${pair[0]}_${pair[1].toLowerCase()}`);
+  for (const [pattern, replacement] of renames) wire = wire.replace(pattern, replacement);
+  return wire;
+}
+
+/** Runs a core call, re-labelling an InputError's field with the name the caller used. */
+export async function inWireTerms<T>(run: () => Promise<T>, renames: FieldRenames = []): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const field = wireField(err.field, renames);
+    if (field === err.field) throw err;
+    const prefix = `${err.field}: `;
+    const detail = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+    throw new InputError(field, detail, err.status);
+  }
+}
