@@ -1,20 +1,26 @@
-// gRPC over loopback with the generated ts-proto client: every RPC, streaming both ways, errors as
-// INVALID_ARGUMENT naming the field with nothing written, grpc.health.v1 following readiness, and
-// server reflection serving our descriptors.
-import { test } from 'node:test';
+// gRPC over loopback with the generated ts-proto client, against the real core on the tiny bundle:
+// every RPC, streaming both ways, errors as INVALID_ARGUMENT naming the field with nothing written,
+// grpc.health.v1 following readiness, and server reflection serving our descriptors.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { FakeRecommender } from './api-support/fake-recommender.js';
+import { createRecommender } from '../src/recommender.js';
+import { tinyBundle } from './core-fixtures.js';
 import { startGrpc, unaryCalls, type RunningGrpc } from './api-support/grpc.js';
 import { DeferredRecommender } from '../src/api/lifecycle.js';
 import type { ContentItem, Topic, UpsertContentResponse, TopicRecommendations } from '../src/api/grpc/generated/curriculum/recommender/v1/recommender.js';
 import type { RecommenderService } from '../src/types.js';
 
-async function createService(): Promise<RecommenderService & { close(): Promise<void> }> {
-  return new FakeRecommender();
-}
+// One core for the file (loading takes a second or two); each test starts from an empty index.
+let core: RecommenderService;
+before(async () => {
+  core = await createRecommender({ bundlePaths: [tinyBundle()] });
+});
+after(async () => {
+  await core.close();
+});
 
 const item = (id: string, title: string, language = 'en', extra: Partial<ContentItem> = {}): ContentItem => ({ id, title, language, ...extra });
 const topic = (id: string, title: string, language = 'en', extra: Partial<Topic> = {}): Topic => ({ id, title, language, ancestors: [], ...extra });
@@ -34,14 +40,15 @@ function upsert(g: RunningGrpc, batches: ContentItem[][]): Promise<UpsertContent
   });
 }
 
+const ALL_IDS = ['c-frac', 'c-photo', 'c-geo', 'c-es', 'n1', 'n2', 'n3', 'n4'];
+
 async function withGrpc(fn: (g: RunningGrpc, service: RecommenderService) => Promise<void>) {
-  const service = await createService();
-  const g = await startGrpc(service);
+  await core.deleteContent(ALL_IDS);
+  const g = await startGrpc(core);
   try {
-    await fn(g, service);
+    await fn(g, core);
   } finally {
     await g.close();
-    await service.close();
   }
 }
 
@@ -78,9 +85,15 @@ test('Recommend (unary) answers per topic with ranked recommendations', async ()
     assert.deepEqual(recs.map((r) => r.rank), [1, 2, 3]);
     assert.ok(recs.every((r, i) => i === 0 || r.similarity <= recs[i - 1].similarity));
     assert.ok(recs.every((r) => r.language === 'en'));
-    const withCut = await unaryCalls(g.client).recommend({ topics: [topic('t1', 'Adding fractions')], topicIds: [], options: { languages: [], channels: [], maxItems: 1 } });
+    const fractions = topic('t3', 'Adding fractions');
+    const all = await unaryCalls(g.client).recommend({ topics: [fractions], topicIds: [], options: { languages: [], channels: [], overrideThreshold: true } });
+    const withCut = await unaryCalls(g.client).recommend({ topics: [fractions], topicIds: [], options: { languages: [], channels: [], maxItems: 1 } });
     assert.equal(withCut.topics[0].recommendations.length, 1);
-    assert.equal(withCut.topics[0].recommendations[0].id, 'c-frac');
+    assert.equal(withCut.topics[0].recommendations[0].id, all.topics[0].recommendations[0].id, 'the cut keeps the best');
+    const spanish = await unaryCalls(g.client).recommend({ topics: [topic('t4', 'Fracciones', 'es')], topicIds: [], options: { languages: [], channels: [], overrideThreshold: true } });
+    assert.deepEqual(spanish.topics[0].recommendations.map((r) => r.id), ['c-es'], 'candidates come from the topic language');
+    const channel = await unaryCalls(g.client).recommend({ topics: [fractions], topicIds: [], options: { languages: [], channels: ['ch-b'], overrideThreshold: true } });
+    assert.deepEqual(channel.topics[0].recommendations.map((r) => r.id), ['c-geo'], 'channel filter');
   });
 });
 
@@ -171,6 +184,7 @@ test('bad input → INVALID_ARGUMENT naming the field, nothing written', async (
     const metrics = await g.metrics.render();
     assert.match(metrics, /grpc_server_handled_total\{method="UpsertContent",code="INVALID_ARGUMENT"\} 4/);
     assert.match(metrics, /grpc_server_handled_total\{method="GetInfo",code="OK"\} 2/);
+    assert.match(metrics, /grpc_server_handled_total\{method="Recommend",code="INVALID_ARGUMENT"\} 3/);
   });
 });
 
@@ -184,7 +198,7 @@ test('grpc.health.v1 reports SERVING only when the recommender is ready', async 
   try {
     assert.equal((await check('')).status, 'NOT_SERVING');
     await assert.rejects(unaryCalls(g.client).getInfo({}), (err) => (err as grpc.ServiceError).code === grpc.status.UNAVAILABLE);
-    deferred.attach(await createService());
+    deferred.attach(core);
     g.server.refreshHealth();
     assert.equal((await check('')).status, 'SERVING');
     assert.equal((await check('curriculum.recommender.v1.Recommender')).status, 'SERVING');
@@ -193,8 +207,7 @@ test('grpc.health.v1 reports SERVING only when the recommender is ready', async 
     assert.equal((await check('')).status, 'NOT_SERVING');
   } finally {
     health.close();
-    await g.close();
-    await deferred.close();
+    await g.close(); // not deferred.close(): that would close the shared core
   }
 });
 
