@@ -10,6 +10,7 @@ import hashlib
 import json
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -75,6 +76,7 @@ def build_one(spec: DatasetSpec, sources: Path, out: Path, force: bool = False) 
     if not force and stamp and stamp.get("fingerprint") == fingerprint and (target / "topics.csv").is_file():
         return {**stamp["counts"], "status": "up to date"}
     print(f"{spec.name}: converting {source}", file=sys.stderr)
+    started = time.perf_counter()
     ds = spec.convert(source)
     counts = dataset_counts(ds)
     if getattr(ds, "dropped_pages", 0):
@@ -87,7 +89,7 @@ def build_one(spec: DatasetSpec, sources: Path, out: Path, force: bool = False) 
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     print(format_counts(spec.name, counts), file=sys.stderr)
-    return {**counts, "status": "built"}
+    return {**counts, "status": f"built in {time.perf_counter() - started:.1f} s"}
 
 
 def build_all(sources: Path, out: Path, names: Optional[Sequence[str]] = None, force: bool = False) -> Dict[str, dict]:
