@@ -26,11 +26,11 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from .config import MAX_LENGTH, REPO_ROOT, TEXT_FORMAT_VERSION, selection
+from .config import TEXT_FORMAT_VERSION, selection
 from .golden import read_golden, sample_inputs, sample_texts, text_of, write_golden
 
 MANIFEST = "manifest.json"
@@ -82,9 +82,13 @@ def _round(rows: np.ndarray) -> list:
 def build_bundle(out: Path | str, models: Dict[str, object], tokenizer_json: Path | str, name: str,
                  quant_spec=None, evaluation: Optional[dict] = None, languages: Optional[List[str]] = None,
                  provenance: Optional[dict] = None, selection_override: Optional[dict] = None,
-                 extra_variants: Optional[Dict[str, dict]] = None, force: bool = False, log=print) -> dict:
+                 extra_variants: Optional[Dict[str, dict]] = None, force: bool = False, log=print,
+                 evaluate_fn: Optional[Callable[[Path, dict], Optional[dict]]] = None) -> dict:
     """Exports `models` ({"full": m, "distilled": m?}, BiEncoder-like), quantises each to int8, writes
-    tokenizer, golden vectors and manifest, verifies, then moves the folder to `out`. Returns the manifest."""
+    tokenizer, golden vectors and manifest, verifies, then moves the folder to `out`. Returns the manifest.
+
+    evaluate_fn(work_folder, manifest) → the manifest's `evaluation` block, computed on the verified
+    bundle before it is moved into place (so the final folder is never rewritten)."""
     from .export import OnnxEncoder, export_onnx, torch_encode
     from .quantize import DEFAULT_SPEC, quantize_encoder
     from .tokenization import TextTokenizer
@@ -183,6 +187,9 @@ def build_bundle(out: Path | str, models: Dict[str, object], tokenizer_json: Pat
         problems = verify_bundle(work)
         if problems:
             raise RuntimeError("the freshly built bundle does not verify:\n  " + "\n  ".join(problems))
+        if evaluate_fn is not None:
+            manifest["evaluation"] = evaluate_fn(work, manifest)
+            (work / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)

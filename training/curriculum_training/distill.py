@@ -69,3 +69,190 @@ def make_student(teacher, layers_to_keep: Optional[Sequence[int]] = None):
     for p in student.parameters():
         p.requires_grad_(True)
     return student
+
+
+# ---------------------------------------------------------------------------------------------- training
+def _set_dropout(model, p: float) -> None:
+    """The teacher was loaded for inference (dropout 0); the student trains with the run's dropout."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = float(p)
+    cfg = model.encoder.config
+    for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        if hasattr(cfg, name):
+            setattr(cfg, name, float(p))
+
+
+def _trainer_base():
+    from .train import Trainer  # imported lazily: the training module pulls in the whole training stack
+
+    return Trainer
+
+
+_CLASS = None
+
+
+def __getattr__(name: str):
+    # `from curriculum_training.distill import DistillationTrainer` gives the real Trainer subclass; it is
+    # built on first use so that importing make_student does not pull in the whole training stack.
+    if name == "DistillationTrainer":
+        return _distillation_trainer_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _distillation_trainer_class():
+    """DistillationTrainer(Trainer): the training loop, sampler, mining, schedule, evaluation and
+    checkpoints of train.py unchanged; only compute_loss differs (plus a frozen teacher)."""
+    global _CLASS
+    if _CLASS is not None:
+        return _CLASS
+    import torch
+
+    from .losses import symmetric_infonce
+    from .losses.distillation import DEFAULT_WEIGHTS, distillation_loss
+
+    Trainer = _trainer_base()
+
+    class _DistillationTrainer(Trainer):
+        def __init__(self, cfg, teacher, layers_to_keep: Optional[Sequence[int]] = None, with_infonce: bool = False,
+                     infonce_weight: float = 1.0, weights=DEFAULT_WEIGHTS, dataset=None, splits=None):
+            teacher = teacher.eval()
+            for p in teacher.parameters():
+                p.requires_grad_(False)
+            student = make_student(teacher, layers_to_keep)
+            _set_dropout(student, cfg.dropout)
+            student.max_length = cfg.max_length
+            self.teacher = teacher
+            self.with_infonce = bool(with_infonce)
+            self.infonce_weight = float(infonce_weight)
+            self.weights = tuple(weights)
+            super().__init__(cfg, model=student, dataset=dataset, splits=splits)
+            self.teacher.to(self.device)
+
+        def compute_loss(self, batch):
+            args = (batch["t_ids"], batch["t_mask"], batch["c_ids"], batch["c_mask"])
+            student = self.model.forward_pair(*args)
+            with torch.no_grad():
+                teacher = self.teacher.forward_pair(*args)
+            loss, logs = distillation_loss(student, teacher, self.weights)
+            logs["distill"] = float(loss.detach())
+            if self.with_infonce:
+                scale = self.model.scale()
+                nce = symmetric_infonce(student[0], student[1], scale, self.cfg.label_smoothing)
+                loss = loss + self.infonce_weight * nce
+                logs["infonce"] = float(nce.detach())
+            logs["loss"] = float(loss.detach())
+            return loss, logs
+
+        def distillation_meta(self) -> dict:
+            return {"teacher": self.teacher.backbone_name, "teacher_layers": int(self.teacher.encoder.config.num_hidden_layers),
+                    "layers_kept": list(self.model.layers_kept), "with_infonce": self.with_infonce,
+                    "infonce_weight": self.infonce_weight if self.with_infonce else 0.0,
+                    "weights": {"topic": self.weights[0], "content": self.weights[1], "hidden": self.weights[2]}}
+
+        def save_final(self, report, epoch: int) -> None:
+            super().save_final(report, epoch)
+            _add_meta(self.out, {"distillation": self.distillation_meta()})
+
+    _DistillationTrainer.__name__ = _DistillationTrainer.__qualname__ = "DistillationTrainer"
+    _CLASS = _DistillationTrainer
+    return _CLASS
+
+
+def _add_meta(ckpt, extra: dict) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(ckpt) / "bi_encoder.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta.update(extra)
+    path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def distill(teacher_ckpt, out, layers: Optional[str] = None, with_infonce: bool = False, infonce_weight: float = 1.0,
+            preset: Optional[str] = None, sets: Sequence[str] = (), flags: Optional[dict] = None) -> dict:
+    """Distils `teacher_ckpt` into `out` with the teacher's own training configuration (its
+    train_config.yaml: dataset, split, sampler, mining, schedule), overridden by preset / --set / flags."""
+    from pathlib import Path
+
+    from .model import BiEncoder
+    from .training_config import load_config
+
+    teacher_ckpt = Path(teacher_ckpt)
+    saved = teacher_ckpt / "train_config.yaml"
+    cfg = load_config(preset, str(saved) if saved.exists() and not preset else None, sets,
+                      {**(flags or {}), "out": str(out)})
+    teacher = BiEncoder.from_checkpoint(teacher_ckpt, dropout=0.0, logit_scale_max=cfg.logit_scale_max)
+    keep = parse_layers(layers, int(teacher.encoder.config.num_hidden_layers))
+    cfg.checkpoint_start = None
+    trainer = _distillation_trainer_class()(cfg, teacher, keep, with_infonce=with_infonce, infonce_weight=infonce_weight)
+    metrics = trainer.train()
+    return {"out": str(out), "best_f2": metrics["best_f2"], "best_epoch": metrics["best_epoch"],
+            "layers_kept": keep, "with_infonce": with_infonce}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+    import json
+    import shutil
+    import sys
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(prog="python -m curriculum_training.distill", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--teacher", required=True, type=Path, help="trained bi-encoder checkpoint (make train)")
+    ap.add_argument("--out", required=True, type=Path, help="where the distilled checkpoint goes")
+    ap.add_argument("--layers", help="teacher layers to keep, e.g. 0,2,4,7,9,11 (default: every other, ending "
+                                     "with the last)")
+    ap.add_argument("--with-infonce", action="store_true", help="add the InfoNCE loss to the distillation loss")
+    ap.add_argument("--infonce-weight", type=float, default=1.0)
+    ap.add_argument("--compare", action="store_true",
+                    help="train both variants (plain, +InfoNCE) into OUT.mse / OUT.infonce, report both F2 and "
+                         "copy the better one to OUT")
+    ap.add_argument("--preset", help="training preset instead of the teacher's train_config.yaml")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training field")
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--batch-size", dest="batch_size", type=int)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--max-steps-per-epoch", dest="max_steps_per_epoch", type=int)
+    ap.add_argument("--device")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None)
+    args = ap.parse_args(argv)
+    flags = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "max_steps_per_epoch", "device",
+                                           "threads", "progress")}
+    if not (args.teacher / "bi_encoder.json").exists():
+        print(f"error: {args.teacher}: not a bi-encoder checkpoint (no bi_encoder.json); run `make train`",
+              file=sys.stderr)
+        return 2
+    common = dict(layers=args.layers, infonce_weight=args.infonce_weight, preset=args.preset, sets=args.set,
+                  flags=flags)
+    try:
+        if not args.compare:
+            result = distill(args.teacher, args.out, with_infonce=args.with_infonce, **common)
+            print(json.dumps(result))
+            return 0
+        results = {}
+        for name, nce in (("mse", False), ("infonce", True)):
+            target = args.out.parent / f"{args.out.name}.{name}"
+            results[name] = distill(args.teacher, target, with_infonce=nce, **common)
+        best = max(results, key=lambda k: results[k]["best_f2"] if results[k]["best_f2"] is not None else -1)
+        if args.out.exists():
+            shutil.rmtree(args.out)
+        shutil.copytree(results[best]["out"], args.out, ignore=shutil.ignore_patterns("last"))
+        summary = {"kept": best, "variants": results, "out": str(args.out)}
+        (args.out / "distill_comparison.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(summary))
+        return 0
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -48,6 +48,16 @@ class QuantSpec:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def parse(cls, label: str) -> "QuantSpec":
+        """Inverse of `label`: "all", "attention+per-channel", "all+reduce-range+emb", …"""
+        scheme, *flags = [p.strip() for p in label.split("+")]
+        known = {"per-channel": "per_channel", "reduce-range": "reduce_range", "emb": "embeddings"}
+        unknown = [f for f in flags if f not in known]
+        if unknown:
+            raise ValueError(f"quantisation {label!r}: unknown option(s) {unknown}; use {sorted(known)}")
+        return cls(scheme=scheme, **{known[f]: True for f in flags})
+
 
 # Chosen on data (docs/results.md, "int8 decision"); the bundle builder uses this unless told otherwise.
 DEFAULT_SPEC = QuantSpec(scheme="all", per_channel=False, reduce_range=False, embeddings=False)

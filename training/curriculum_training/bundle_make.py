@@ -1,0 +1,129 @@
+"""`bundle make` (`make bundle`): a training checkpoint → one verified bundle, in one step.
+
+    teacher checkpoint ─► distilled checkpoint (found, given, or distilled now; --no-distill skips it)
+                       ─► export full + distilled ─► int8 of both ─► golden ─► manifest ─► verify
+                       ─► evaluate the default variant with ONNX Runtime on the checkpoint's dataset/split
+
+A bundle already at --out that verifies and was built from the same teacher weights is kept (printed,
+not rebuilt); --force rebuilds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from .bundle import MANIFEST, read_manifest, verify_bundle
+from .config import REPO_ROOT
+
+CHECKPOINT_META = "bi_encoder.json"
+TRAIN_CONFIG = "train_config.yaml"
+WEIGHTS = Path("encoder") / "model.safetensors"
+
+
+def _resolve(path: Path | str) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else (Path.cwd() / path if (Path.cwd() / path).exists() else REPO_ROOT / path)
+
+
+def checkpoint_fingerprint(ckpt: Path) -> str:
+    """sha256 over the checkpoint's weights and metadata: identifies what a bundle was built from."""
+    h = hashlib.sha256()
+    for rel in (WEIGHTS, Path(CHECKPOINT_META), Path("projection.safetensors")):
+        path = ckpt / rel
+        if path.exists():
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def require_checkpoint(ckpt: Path, what: str = "checkpoint") -> Path:
+    if not (ckpt / CHECKPOINT_META).exists():
+        raise FileNotFoundError(f"{ckpt}: not a bi-encoder {what} (no {CHECKPOINT_META}); "
+                                "train one first with `make train`")
+    return ckpt
+
+
+def training_dataset_and_split(ckpt: Path) -> tuple:
+    """(dataset folder, split spec) from the checkpoint's train_config.yaml; (None, None) if absent."""
+    path = ckpt / TRAIN_CONFIG
+    if not path.exists():
+        return None, None
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    dataset = cfg.get("dataset")
+    split = "group" if cfg.get("split") == "group" else f"fold{int(cfg.get('fold', 0))}"
+    return (_resolve(dataset) if dataset else None), split
+
+
+def default_distilled_path(ckpt: Path) -> Path:
+    return ckpt.parent / f"{ckpt.name}-distilled"
+
+
+def make_bundle(args) -> dict:
+    from .bundle import build_bundle
+    from .bundle_eval import evaluate_bundle, manifest_evaluation
+    from .model import BiEncoder
+    from .quantize import DEFAULT_SPEC, QuantSpec
+
+    ckpt = require_checkpoint(_resolve(args.checkpoint))
+    out = Path(args.out)
+    fingerprint = checkpoint_fingerprint(ckpt)
+    if (out / MANIFEST).exists() and not args.force:
+        same = read_manifest(out).get("provenance", {}).get("teacher_fingerprint") == fingerprint
+        if same and not verify_bundle(out):
+            print(f"{out}: bundle from this checkpoint already there and valid (use --force to rebuild)")
+            return read_manifest(out)
+        print(f"{out}: existing bundle is from other weights or invalid; rebuilding", file=sys.stderr)
+
+    teacher = BiEncoder.from_checkpoint(ckpt).eval()
+    models = {"full": teacher}
+    provenance = {"pipeline": "bundle make", "checkpoint": str(args.checkpoint), "teacher_fingerprint": fingerprint}
+    if args.no_distill:
+        provenance["distillation"] = "skipped (--no-distill): the bundle has full and int8 only"
+        print("[bundle] --no-distill: skipping distillation; variants will be full and int8 only")
+    else:
+        distilled = _resolve(args.distilled) if args.distilled else default_distilled_path(ckpt)
+        if not (distilled / CHECKPOINT_META).exists():
+            if args.distilled:
+                require_checkpoint(distilled, "distilled checkpoint")
+            from .distill import main as distill_main
+
+            print(f"[bundle] no distilled checkpoint at {distilled}: distilling now")
+            argv = ["--teacher", str(ckpt), "--out", str(distilled)] + shlex.split(args.distill_args or "")
+            if distill_main(argv) != 0:
+                raise RuntimeError(f"distillation into {distilled} failed")
+        student = BiEncoder.from_checkpoint(distilled).eval()
+        models["distilled"] = student
+        meta = json.loads((distilled / CHECKPOINT_META).read_text(encoding="utf-8"))
+        provenance["distilled_checkpoint"] = str(distilled)
+        provenance["distillation"] = meta.get("distillation", {})
+
+    dataset, split = (Path(args.dataset) if args.dataset else None), args.split
+    if dataset is None or split is None:
+        d, s = training_dataset_and_split(ckpt)
+        dataset, split = dataset or d, split or s
+    evaluate_fn, languages = None, None
+    if dataset is not None and (dataset / "topics.csv").exists():
+        from .data.lecr import read_dataset
+
+        ds = read_dataset(dataset, with_switch=False)
+        languages = sorted(set(ds.topics["language"].astype(str)) | set(ds.content["language"].astype(str)))
+        if not args.no_evaluate:
+            def evaluate_fn(work: Path, manifest: dict) -> dict:
+                print(f"[bundle] evaluating {manifest['default_variant']} (ONNX Runtime) on {dataset.name}/{split}")
+                report = evaluate_bundle(work, dataset, split, variant=manifest["default_variant"], check=False)
+                return manifest_evaluation(report)
+    elif not args.no_evaluate:
+        print("[bundle] no dataset known for this checkpoint (pass --dataset/--split): evaluation left null",
+              file=sys.stderr)
+
+    spec = QuantSpec.parse(args.quant) if args.quant else DEFAULT_SPEC
+    tokenizer_json = ckpt / "encoder" / "tokenizer.json"
+    return build_bundle(out, models, tokenizer_json, name=args.name or out.name, quant_spec=spec,
+                        languages=languages, provenance=provenance, evaluate_fn=evaluate_fn, force=True)
