@@ -79,7 +79,7 @@ COPY --from=prod-deps /app/node_modules/ node_modules/
 COPY --from=build /app/services/recommender/dist/ services/recommender/dist/
 COPY config/defaults.json config/
 COPY proto/ proto/
-COPY deploy/docker/healthcheck.mjs deploy/docker/
+COPY deploy/docker/healthcheck.mjs deploy/docker/fetch-archive.mjs deploy/docker/
 # The image's "node" user (uid 1000), numeric so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8000 50051
