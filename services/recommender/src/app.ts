@@ -56,8 +56,9 @@ export function buildHttpApp({ config, recommender, metrics, logger }: AppDeps):
       const route = routeLabel(req);
       metrics.observeHttp(req.method, route, res.statusCode, seconds);
       const entry = { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
-      // Access lines at debug keep production logs small; client errors at info, server errors at error.
-      if (res.statusCode >= 500) logger.error(entry, 'request failed');
+      // Access lines at debug keep production logs small; client errors and "not ready yet" (503)
+      // at info; server faults at error.
+      if (res.statusCode >= 500 && res.statusCode !== 503) logger.error(entry, 'request failed');
       else if (res.statusCode >= 400) logger.info(entry, 'request rejected');
       else logger.debug(entry, 'request');
     });

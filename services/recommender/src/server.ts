@@ -6,10 +6,8 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadConfig, ConfigError, HelpRequested, type ServiceConfig } from './config.js';
-import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
-import { buildHttpApp, buildGrpcServer, DeferredRecommender } from './app.js';
-import { createRecommender, type RecommenderOptions } from './recommender.js';
+import type { Logger } from './logger.js';
+import type { RecommenderOptions } from './recommender.js';
 
 export function recommenderOptions(config: ServiceConfig): Omit<RecommenderOptions, 'observer' | 'logger'> {
   return {
@@ -64,6 +62,12 @@ function withTimeout(promise: Promise<void>, ms: number, onTimeout: () => void):
 }
 
 export async function runService(config: ServiceConfig, logger: Logger): Promise<void> {
+  // Loaded only after the settings are valid, so --help and configuration errors answer at once.
+  const [{ createMetrics }, { buildHttpApp, buildGrpcServer, DeferredRecommender }, { createRecommender }] = await Promise.all([
+    import('./metrics.js'),
+    import('./app.js'),
+    import('./recommender.js'),
+  ]);
   const metrics = createMetrics();
   const recommender = new DeferredRecommender();
   metrics.setInfoSource(() => ({ info: recommender.attached ? recommender.info() : null, ready: recommender.ready() }));
@@ -142,6 +146,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const { createLogger } = await import('./logger.js');
   const logger = createLogger({ level: config.logLevel });
   try {
     await runService(config, logger);
