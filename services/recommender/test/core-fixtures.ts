@@ -46,3 +46,14 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return d / Math.sqrt(na * nb);
 }
+
+export const DATA_DIR = path.join(REPO_ROOT, 'data');
+
+/** A generated LECR dataset folder (make datasets); fails (never skips) with the command when absent. */
+export function dataset(name: string): string {
+  const dir = path.join(DATA_DIR, name);
+  for (const f of ['topics.csv', 'content.csv', 'correlations.csv']) {
+    if (!fs.existsSync(path.join(dir, f))) throw new Error(`${path.join(dir, f)} is missing: run \`make datasets\``);
+  }
+  return dir;
+}

@@ -194,3 +194,34 @@ test('ensemble spaces: the score is the mean cosine over spaces', () => {
   }
   assert.deepEqual(hits.map((h) => h.score), [...hits.map((h) => h.score)].sort((x, y) => y - x));
 });
+
+test('HNSW recall@10 >= 0.99 at the configured ef on real embeddings (tiny bundle, Oak + KICD texts)', async () => {
+  const { loadBundle } = await import('../src/bundle/index.js');
+  const { Encoder } = await import('../src/encoder/index.js');
+  const { readContent, readTopics, topicInputs } = await import('../src/cli/lecr.js');
+  const { contentString, topicString } = await import('../src/text.js');
+  const { embedAllFixed } = await import('../src/cli/engine.js');
+  const { DEFAULTS } = await import('../src/defaults.js');
+  const { dataset, tinyBundle } = await import('./core-fixtures.js');
+  const items = [...readContent(path.join(dataset('oak'), 'content.csv')), ...readContent(path.join(dataset('kicd'), 'content.csv'))].filter((_, i) => i % 3 === 0);
+  const topics = [...topicInputs(readTopics(path.join(dataset('oak'), 'topics.csv'))).values()].filter((_, i) => i % 27 === 0);
+  const bundle = await loadBundle(tinyBundle());
+  const enc = await Encoder.create(bundle);
+  try {
+    const cv = await embedAllFixed(enc, items.map((c) => contentString(c.title, c.description, c.text)), 'content');
+    const tv = await embedAllFixed(enc, topics.map((t) => topicString(t.title, t.description, (t.ancestors ?? []).map((a) => a.title))), 'topic');
+    const idx = new ContentIndex([bundle.identity], { exactBelow: 1000 }); // configured M, efConstruction, efSearch
+    idx.upsert(items.map((c, i) => ({ meta: { id: `${i}`, language: 'all' }, vectors: [cv[i]] })));
+    assert.equal(idx.languages()[0].kind, 'hnsw');
+    assert.equal(idx.options.hnswEfSearch, DEFAULTS.index.hnsw_ef_search);
+    let found = 0;
+    for (const q of tv) {
+      const exact = new Set(idx.searchExact('all', [q], 10).map((h) => h.item.id));
+      for (const h of idx.search('all', [q], 10)) if (exact.has(h.item.id)) found++;
+    }
+    const recall = found / (tv.length * 10);
+    assert.ok(recall >= 0.99, `recall@10 ${recall} over ${tv.length} queries, ${items.length} items`);
+  } finally {
+    await enc.close();
+  }
+});
