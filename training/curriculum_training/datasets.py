@@ -33,12 +33,11 @@ def convert(kind: str, source: Path, out: Path, category: Optional[str] = None) 
     elif kind == "openstax":
         from .data.openstax import convert_openstax
         ds = convert_openstax(source)
-        dropped = getattr(ds, "dropped_pages", 0)
-        if dropped:
-            print(f"openstax: {dropped} front/back-matter pages outside any chapter left out", file=sys.stderr)
     else:
         raise DatasetError(f"unknown converter {kind!r}; choose one of {', '.join(CONVERTERS)}")
     write_dataset(ds, out)
+    for note, number in ds.notes.items():
+        print(f"{kind}: {number:,} {note}", file=sys.stderr)
     counts = dataset_counts(ds)
     print(format_counts(kind, counts))
     return counts

@@ -40,6 +40,17 @@ _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_m
                     "sentencepiece.bpe.model", "vocab.txt")
 
 
+def _load_encoder(folder: Path, config):
+    """AutoModel without the BERT-style pooler head where the architecture allows it: the bi-encoder pools
+    itself (CLS or mean), so the pooler would be dead weight in checkpoints and exports."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(folder, config=config, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(folder, config=config)
+
+
 def _set_dropout(config, dropout: float) -> None:
     """Set hidden and attention dropout under whatever names this architecture uses."""
     for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout"):
@@ -63,6 +74,7 @@ class BiEncoder(nn.Module):
         self.backbone_source = backbone_source
         self.tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else None
         self.logit_scale_max = logit_scale_max
+        self.gradient_checkpointing = False
         self.projection: Optional[nn.Linear] = None
         if projection is not None:
             d_in, d_out = int(projection[0]), int(projection[1])
@@ -79,7 +91,7 @@ class BiEncoder(nn.Module):
                       pooling: Optional[str] = None, logit_scale_max: Optional[float] = LOGIT_SCALE_MAX) -> "BiEncoder":
         """A fresh bi-encoder on a backbone folder (see backbones/__init__.py); pooling from backbone.json
         unless given."""
-        from transformers import AutoConfig, AutoModel
+        from transformers import AutoConfig
 
         folder = Path(folder)
         if not folder.is_dir():
@@ -87,7 +99,7 @@ class BiEncoder(nn.Module):
         info = read_backbone_info(folder)
         config = AutoConfig.from_pretrained(folder)
         _set_dropout(config, dropout)
-        encoder = AutoModel.from_pretrained(folder, config=config)
+        encoder = _load_encoder(folder, config)
         return cls(encoder, pooling or info.pooling, info.prefixes, max_length, projection,
                    backbone_name=info.name, tokenizer_dir=folder, logit_scale_max=logit_scale_max,
                    backbone_source=info.source)
@@ -97,7 +109,7 @@ class BiEncoder(nn.Module):
                         logit_scale_max: Optional[float] = LOGIT_SCALE_MAX) -> "BiEncoder":
         """Load what `save_checkpoint` wrote. dropout 0 by default (inference, teachers)."""
         from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoModel
+        from transformers import AutoConfig
 
         folder = Path(folder)
         meta_path = folder / CHECKPOINT_FILE
@@ -110,7 +122,7 @@ class BiEncoder(nn.Module):
         enc_dir = folder / ENCODER_DIR
         config = AutoConfig.from_pretrained(enc_dir)
         _set_dropout(config, dropout)
-        encoder = AutoModel.from_pretrained(enc_dir, config=config)
+        encoder = _load_encoder(enc_dir, config)
         model = cls(encoder, meta["pooling"], meta["prefixes"], meta["max_length"], meta.get("projection"),
                     backbone_name=meta.get("backbone", ""), tokenizer_dir=enc_dir,
                     logit_scale=float(meta["logit_scale"]), logit_scale_max=logit_scale_max,
@@ -181,8 +193,9 @@ class BiEncoder(nn.Module):
     def set_gradient_checkpointing(self, enabled: bool) -> None:
         if enabled:
             self.encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        elif getattr(self.encoder, "is_gradient_checkpointing", False):
+        elif self.gradient_checkpointing:
             self.encoder.gradient_checkpointing_disable()
+        self.gradient_checkpointing = bool(enabled)
 
     def scale(self) -> Tensor:
         """exp(logit_scale), clamped at exp(logit_scale_max) when a bound is set."""

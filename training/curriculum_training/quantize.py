@@ -112,9 +112,15 @@ def quantize_encoder(src: Path | str, dst: Path | str, spec: QuantSpec = DEFAULT
     dst.parent.mkdir(parents=True, exist_ok=True)
     # The quantiser logs one INFO line per node; keep the console readable.
     logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
-    quantize_dynamic(model, dst, op_types_to_quantize=ops, per_channel=spec.per_channel,
-                     reduce_range=spec.reduce_range, weight_type=QuantType.QInt8,
-                     nodes_to_exclude=exclude or None)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its "consider pre-processing" hint is for CNNs with static shapes
+    try:
+        quantize_dynamic(model, dst, op_types_to_quantize=ops, per_channel=spec.per_channel,
+                         reduce_range=spec.reduce_range, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=exclude or None)
+    finally:
+        root.setLevel(level)
     quantized = onnx.load(str(dst), load_external_data=False)
     n_int = sum(1 for n in quantized.graph.node if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul"))
     return {"spec": spec.as_dict(), "label": spec.label, "int8_matmuls": n_int,

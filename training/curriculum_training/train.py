@@ -161,6 +161,7 @@ class Trainer:
         self.mined: Optional[MiningResult] = None
         self.untrained: Optional[dict] = None
         self._content_cache: Optional[Tuple[int, np.ndarray]] = None  # (pool, content embeddings)
+        self.final_report = None  # EvalReport of the checkpoint in <out>
 
     # ------------------------------------------------------------------ setup helpers
     @staticmethod
@@ -413,6 +414,7 @@ class Trainer:
         last_report = None
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             pool = self.schedule[epoch - 1]
+            epoch_started = time.time()
             self._content_cache = None  # weights change this epoch
             row = self.train_epoch(epoch, pool)
             started = time.time()
@@ -429,10 +431,18 @@ class Trainer:
             self.log(_epoch_line(row))
             if cfg.save_last:
                 self.save_last()
-            self.write_metrics()
+            # redraw the curves each epoch only when epochs are long enough that a second of plotting is noise
+            self.write_metrics(plot=time.time() - epoch_started > 30)
         if cfg.train_on_all or self.best_epoch is None:
             self.save_final(last_report, self.epoch)
-        self.write_metrics()
+        if self.final_report is not None:
+            if cfg.plots:
+                self.final_report.save(self.out / "eval")
+            else:
+                (self.out / "eval").mkdir(exist_ok=True)
+                (self.out / "eval" / "report.json").write_text(
+                    json.dumps(self.final_report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self.write_metrics(plot=True)
         return self.metrics()
 
     def _after_evaluation(self, epoch: int, report, row: dict) -> None:
@@ -457,8 +467,7 @@ class Trainer:
                              "f2": None if report is None else float(report.f2)}}
         self.model.save_checkpoint(self.out, extra=extra)
         self.cfg.save(self.out / CONFIG_FILE)
-        if report is not None:
-            report.save(self.out / "eval")
+        self.final_report = report  # its files (JSON, Markdown, plots) are written once, at the end
 
     def load_weights(self, folder: Path) -> None:
         saved = BiEncoder.from_checkpoint(folder, dropout=self.cfg.dropout, logit_scale_max=self.cfg.logit_scale_max)
@@ -525,8 +534,11 @@ class Trainer:
                 "untrained": self.untrained, "best_f2": self.best_f2, "best_epoch": self.best_epoch,
                 "epochs": self.history}
 
-    def write_metrics(self) -> None:
+    def write_metrics(self, plot: bool = False) -> None:
+        """metrics.json after every epoch; the PNG (about a second of matplotlib) when `plot`."""
         (self.out / METRICS_FILE).write_text(json.dumps(self.metrics(), indent=2) + "\n", encoding="utf-8")
+        if not plot or not self.cfg.plots:
+            return
         try:
             plot_curves(self.history, self.step_losses, self.out / CURVES_FILE, self.untrained)
         except Exception as e:  # a plotting problem must never lose a training run
@@ -661,6 +673,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # load reports and shard-writing bars would bury the training log
+    hf_logging.disable_progress_bar()
     try:
         cfg = config_from_args(args)
     except (ValueError, FileNotFoundError) as e:

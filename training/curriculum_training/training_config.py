@@ -95,6 +95,7 @@ class TrainConfig:
     max_steps_per_epoch: Optional[int] = None  # the seed's `debug`: cap steps per epoch
     max_train_pairs: Optional[int] = None  # cap the training pairs (random subset, fixed by seed)
     progress: bool = True
+    plots: bool = True  # training_curves.png and the evaluation report's plots (matplotlib)
     out: str = "artifacts/checkpoints/default"
 
     # ------------------------------------------------------------------ validation

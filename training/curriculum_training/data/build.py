@@ -79,8 +79,8 @@ def build_one(spec: DatasetSpec, sources: Path, out: Path, force: bool = False) 
     started = time.perf_counter()
     ds = spec.convert(source)
     counts = dataset_counts(ds)
-    if getattr(ds, "dropped_pages", 0):
-        print(f"{spec.name}: {ds.dropped_pages} front/back-matter pages outside any chapter left out", file=sys.stderr)
+    for note, number in ds.notes.items():
+        print(f"{spec.name}: {number:,} {note}", file=sys.stderr)
     staging = out / f".{spec.name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     write_dataset(ds, staging)

@@ -35,6 +35,8 @@ class Dataset:
     # pool number → (topics, content); pool 0 is the original text and is not stored here
     switch: Dict[int, tuple] = field(default_factory=dict)
     name: str = ""
+    # what a converter left out or merged, e.g. {"front/back-matter pages left out": 84}; printed, not written
+    notes: Dict[str, int] = field(default_factory=dict)
 
     def topic2content(self) -> Dict[str, List[str]]:
         return {t: c.split() for t, c in zip(self.correlations["topic_id"], self.correlations["content_ids"])}

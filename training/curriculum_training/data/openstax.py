@@ -23,6 +23,7 @@ by its partner's text, in both directions; books without a translation keep thei
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -54,6 +55,13 @@ COPYRIGHT_HOLDER = "OpenStax"
 # Text blocks we read, and containers whose text is not running prose (exercises with their
 # solutions, figures, tables, footnotes): skipped so the page text reads as the page's exposition.
 _BLOCKS = {"para", "item"}
+_XREF = "\x00"
+_XREF_PARENS = re.compile(r"\s*\([^()\x00]{0,40}\x00[^()\x00]{0,10}\)")
+_XREF_LEFT = re.compile(r"\s*\x00")
+# MathML's invisible operators (function application, invisible times/separator/plus) read as nothing
+_INVISIBLE_MATH = {code: None for code in range(0x2061, 0x2065)}
+# MathML annotations repeat a formula as LaTeX or plain text: reading them would say it twice
+_NOT_READ = {"annotation", "annotation-xml"}
 _SKIP = {"exercise", "figure", "table", "media", "footnote", "equation", "code", "preformat"}
 
 
@@ -169,7 +177,10 @@ def read_module(bundle: Path, module: str, referenced_by: Path) -> Tuple[str, st
     description = _block_text(abstract) if abstract is not None else ""
     body = root.find("cnxml:content", namespaces=NS)
     text = " ".join(_prose(body)) if body is not None else ""
-    return title, description, normalize_space(text)
+    # cross-references are empty <link/> elements (marked _XREF): drop a short parenthesis around one
+    # ("(see Figure 3)" in print would read "(see )"), then the marks themselves
+    text = _XREF_LEFT.sub("", _XREF_PARENS.sub("", text))
+    return title, description, normalize_space(text.translate(_INVISIBLE_MATH))
 
 
 def _block_text(element) -> str:
@@ -182,7 +193,14 @@ def _ordered_text(element) -> Iterable[str]:
         yield element.text
     for child in element:
         if isinstance(child.tag, str):
-            block = etree.QName(child).localname in ("item", "para", "title", "list")
+            name = etree.QName(child).localname
+            if name in _NOT_READ:
+                if child.tail:
+                    yield child.tail
+                continue
+            if name == "link" and not child.text and len(child) == 0:
+                yield _XREF
+            block = name in ("item", "para", "title", "list")
             if block:
                 yield " "
             yield from _ordered_text(child)
@@ -243,7 +261,7 @@ def convert_openstax(source: Path | str, translations: Optional[Dict[str, str]] 
         }
     ds = build_dataset(topics, list(content.values()), links, name="openstax")
     check_dataset(ds, str(source))
-    ds.dropped_pages = dropped  # type: ignore[attr-defined]  # reported by the CLI
+    ds.notes["front/back-matter pages outside any chapter left out"] = dropped
     pairs = _aligned_pairs(books, translations)
     if pairs:
         ds.switch[1] = _switch_pool(ds, pairs)

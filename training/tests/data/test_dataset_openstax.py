@@ -29,7 +29,7 @@ def test_openstax_book_units_chapters_and_pages(books):
     assert links["col900-s02"] == ["book-en-m1", "book-en-m2"]
     # the same page in two chapters is one content item with two links; front/back matter is left out
     assert links["col900-s04"] == ["book-en-m4", "book-en-m2"]
-    assert books.dropped_pages == 4
+    assert books.notes == {"front/back-matter pages outside any chapter left out": 4}
     assert not any(c.endswith(("-m0", "-m9")) for c in books.content["id"])
 
 
@@ -37,10 +37,11 @@ def test_openstax_page_text_is_readable_prose(books):
     page = books.content.set_index("id").loc["book-en-m1"]
     assert page["title"] == "Introduction" and page["language"] == "en" and page["kind"] == "document"
     assert page["description"] == "Measure things. Solve problems."
-    # inline markup and MathML join in place, lists and notes are read, whitespace normalised;
-    # figures, exercises and solutions are not prose
+    # inline markup and MathML join in place (LaTeX annotations and invisible operators dropped),
+    # lists and notes are read, whitespace normalised; an empty cross-reference leaves no trace
+    # ("(see <link/>)" goes entirely); figures, exercises and solutions are not prose
     assert page["text"] == ("Physics is the study of matter: the quantity v=2 is written on two lines. "
-                            "Second paragraph item one item two A note paragraph.")
+                            "Second paragraph, as in item one item two A note paragraph.")
     assert page["license"] == "Creative Commons Attribution License"
 
 
