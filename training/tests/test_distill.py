@@ -1,4 +1,6 @@
 """Distillation: the student is the teacher with fewer layers; the loss matches the seed's recipe."""
+import json
+
 import pytest
 import torch
 
@@ -60,7 +62,7 @@ def test_distillation_loss_is_the_seed_weighting():
     loss, parts = distillation_loss(s, t)
     by_hand = 0.25 * ((s[0] - t[0]) ** 2).mean() + 0.25 * ((s[1] - t[1]) ** 2).mean() + 0.5 * ((s[2] - t[2]) ** 2).mean()
     assert torch.allclose(loss, by_hand)
-    assert parts["mse_hidden"] == pytest.approx(float(((s[2] - t[2]) ** 2).mean()), rel=1e-5)
+    assert parts["mse_hidden"] == pytest.approx(float(((s[2] - t[2]) ** 2).mean().detach()), rel=1e-5)
     loss.backward()
     assert all(x.grad is not None for x in s)
     zero, _ = distillation_loss(t, t)
@@ -96,3 +98,63 @@ def test_distillation_loss_pulls_the_student_towards_the_teacher(teacher):
         opt.step()
         losses.append(float(loss))
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+# ------------------------------------------------------------------------------ DistillationTrainer
+@pytest.fixture(scope="module")
+def trained_teacher(tmp_path_factory):
+    from curriculum_training.tiny_pipeline import TINY_SETS, TINY_TRAIN, write_tiny_dataset
+    from curriculum_training.train import Trainer
+    from curriculum_training.training_config import load_config
+
+    work = tmp_path_factory.mktemp("teacher")
+    data = write_tiny_dataset(work / "tiny")
+    backbone = build_tiny_backbone_folder(work / "bb")
+    cfg = load_config(None, None, TINY_SETS, {**TINY_TRAIN, "dataset": str(data), "backbone": str(backbone),
+                                              "out": str(work / "teacher")})
+    Trainer(cfg).train()
+    return work / "teacher"
+
+
+def test_distillation_trainer_is_a_trainer_with_its_own_loss(trained_teacher, tmp_path):
+    from curriculum_training.distill import DistillationTrainer
+    from curriculum_training.model import BiEncoder
+    from curriculum_training.train import Trainer
+    from curriculum_training.training_config import load_config
+    from curriculum_training.tiny_pipeline import TINY_SETS, TINY_TRAIN
+
+    assert issubclass(DistillationTrainer, Trainer)
+    assert DistillationTrainer.compute_loss is not Trainer.compute_loss
+    assert DistillationTrainer.train is Trainer.train  # the loop is reused unchanged
+    teacher = BiEncoder.from_checkpoint(trained_teacher)
+    cfg = load_config(None, str(trained_teacher / "train_config.yaml"),
+                      TINY_SETS, {**TINY_TRAIN, "out": str(tmp_path / "s")})
+    trainer = DistillationTrainer(cfg, teacher, [1, 3], with_infonce=True)
+    batch = trainer.collate(trainer.train_pairs[:4], 0)
+    loss, logs = trainer.compute_loss(batch)
+    assert {"mse_topic", "mse_content", "mse_hidden", "infonce", "distill"} <= set(logs)
+    assert logs["loss"] == pytest.approx(logs["distill"] + logs["infonce"], rel=1e-5)
+    loss.backward()
+    assert all(p.grad is None for p in trainer.teacher.parameters())  # frozen teacher
+    assert trainer.model.encoder.encoder.layer[0].attention.self.query.weight.grad is not None
+
+
+def test_distill_cli_compares_both_losses_and_keeps_the_better(trained_teacher, tmp_path, capsys):
+    from curriculum_training.distill import main
+    from curriculum_training.model import BiEncoder
+
+    out = tmp_path / "student"
+    argv = ["--teacher", str(trained_teacher), "--out", str(out), "--layers", "0,3", "--compare", "--epochs", "1",
+            "--max-steps-per-epoch", "2", "--no-progress", "--set", "save_last=false"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(summary["variants"]) == {"mse", "infonce"}
+    f2 = {k: v["best_f2"] for k, v in summary["variants"].items()}
+    assert f2[summary["kept"]] == max(f2.values())
+    meta = json.loads((out / "bi_encoder.json").read_text())
+    assert meta["distillation"]["layers_kept"] == [0, 3]
+    assert meta["distillation"]["with_infonce"] == (summary["kept"] == "infonce")
+    student = BiEncoder.from_checkpoint(out)
+    assert student.encoder.config.num_hidden_layers == 2
+    assert main(["--teacher", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    assert "not a bi-encoder checkpoint" in capsys.readouterr().err
