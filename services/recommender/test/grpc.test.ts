@@ -6,6 +6,11 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRecommender } from '../src/recommender.js';
 import { tinyBundle } from './core-fixtures.js';
 import { startGrpc, unaryCalls, type RunningGrpc } from './api-support/grpc.js';
@@ -245,4 +250,28 @@ test('server reflection lists the service and serves its descriptor', async () =
     assert.ok(descriptor.includes('RecommendStream'));
     client.close();
   });
+});
+
+test('a message larger than MAX_BODY_BYTES → RESOURCE_EXHAUSTED, nothing written', async () => {
+  await core.deleteContent(ALL_IDS);
+  const g = await startGrpc(core, { maxBodyBytes: 4096 });
+  try {
+    await assert.rejects(upsert(g, [[item('n1', 'Big', 'en', { text: 'x'.repeat(5000) })]]), (err) => (err as grpc.ServiceError).code === grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(Number((await unaryCalls(g.client).getInfo({})).index!.total), 0);
+  } finally {
+    await g.close();
+  }
+});
+
+test('the committed generated code is what `npm run proto` produces from proto/', () => {
+  const serviceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const out = mkdtempSync(path.join(os.tmpdir(), 'proto-gen-'));
+  const script = JSON.parse(readFileSync(path.join(serviceDir, 'package.json'), 'utf8')).scripts.proto as string;
+  // Same command, written into a temporary folder.
+  const command = script.replaceAll('src/api/grpc/generated', out);
+  const bin = path.join(serviceDir, '..', '..', 'node_modules', '.bin');
+  execFileSync('sh', ['-c', command], { cwd: serviceDir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const generated = 'curriculum/recommender/v1/recommender.ts';
+  assert.equal(readFileSync(path.join(out, generated), 'utf8'), readFileSync(path.join(serviceDir, 'src/api/grpc/generated', generated), 'utf8'), 'run `npm run proto -w services/recommender` and commit');
+  assert.deepEqual(readFileSync(path.join(out, 'recommender.binpb')), readFileSync(path.join(serviceDir, 'src/api/grpc/generated/recommender.binpb')));
 });

@@ -271,7 +271,17 @@ export function buildGrpcServer({ config, recommender, metrics, logger }: GrpcDe
   };
   server.refreshHealth();
   // Readiness changes without a request (load finished, shutdown began); poll it cheaply.
-  setInterval(() => server.refreshHealth(), 1000).unref();
+  const poll = setInterval(() => server.refreshHealth(), 1000).unref();
+  const tryShutdown = server.tryShutdown.bind(server);
+  const forceShutdown = server.forceShutdown.bind(server);
+  server.tryShutdown = (callback) => {
+    clearInterval(poll);
+    tryShutdown(callback);
+  };
+  server.forceShutdown = () => {
+    clearInterval(poll);
+    forceShutdown();
+  };
 
   const reflection = new ReflectionService({ [SERVICE_NAME]: { fileDescriptorProtos: loadFileDescriptorProtos() } } as never);
   reflection.addToServer(server);
