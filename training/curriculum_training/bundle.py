@@ -429,11 +429,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "tiny":
         out = args.out if args.out.is_absolute() else Path.cwd() / args.out
         if (out / MANIFEST).exists() and not args.force:
+            from .tiny_pipeline import TINY_PIPELINE_VERSION
+
             problems = verify_bundle(out)
-            if not problems:
+            built_by = read_manifest(out).get("provenance", {}).get("tiny_pipeline_version") if not problems else None
+            if not problems and built_by == TINY_PIPELINE_VERSION:
                 print(f"{out}: tiny bundle already there and valid (use --force to rebuild)")
                 return 0
-            print(f"{out}: existing bundle is invalid ({problems[0]}); rebuilding", file=sys.stderr)
+            why = problems[0] if problems else f"built by tiny pipeline version {built_by}, now {TINY_PIPELINE_VERSION}"
+            print(f"{out}: rebuilding the existing bundle ({why})", file=sys.stderr)
         t = time.time()
         build_tiny(out, force=True)
         print(f"tiny bundle built in {time.time() - t:.1f}s")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 TINY_PREFIXES = {"topic": "query: ", "content": "passage: "}
 TINY_SEED = 0
+# Bumped whenever this pipeline changes what it builds: `bundle tiny` rebuilds an older tiny bundle.
+TINY_PIPELINE_VERSION = 2
 TINY_TRAIN = {"epochs": 1, "batch_size": 4, "max_steps_per_epoch": 3, "threads": 1, "device": "cpu",
               "mixed_precision": "none", "progress": False, "seed": TINY_SEED}
 TINY_SETS = ["language_switching=false", "eval_batch_size=64", "save_last=false"]
@@ -99,4 +101,5 @@ def build_tiny_bundle(out: Path | str, force: bool = True, log=print) -> dict:
         return build_bundle(out, {"full": teacher, "distilled": student}, teacher_dir / "encoder" / "tokenizer.json",
                             name="tiny", languages=None, force=force, log=log,
                             provenance={"pipeline": "tiny: train 3 steps → distil 3 steps (layers 1,3) → export",
+                                        "tiny_pipeline_version": TINY_PIPELINE_VERSION,
                                         "backbone": teacher.backbone_name, "distilled_layers": [1, 3]})
