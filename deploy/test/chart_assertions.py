@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -227,6 +228,10 @@ class FullRender(unittest.TestCase):
         self.assertIn('--shard "${JOB_COMPLETION_INDEX}/6"', script)
         self.assertIn("score", script)
         self.assertIn('--topics "/data/channels/oak/topics.csv"', script)
+        self.assertIn('--bundle "$BUNDLE_PATH" --index "$INDEX_PATH"', script)
+        self.assertIn('--threads "$ORT_INTRA_OP_THREADS"', script)
+        self.assertIn('${ENCODER_VARIANT:+--variant "$ENCODER_VARIANT"}', script)
+        self.assertIn('${SELECTION_MARGIN:+--margin "$SELECTION_MARGIN"}', script)
         self.assertIn("'--correlations' '/data/channels/oak/correlations.csv'", script)
         self.assertRegex(script, r'--out "\$out\.partial".*\n\s*mv "\$out\.partial" "\$out"')
         self.assertIn('out="/data/runs/oak-2026-11/shard-${JOB_COMPLETION_INDEX}-of-6.csv"', script)
@@ -250,6 +255,103 @@ class FullRender(unittest.TestCase):
         self.assertRegex(wait, r'"\$ready" -eq 6')
 
 
+class BatchScriptsRun(unittest.TestCase):
+    """Runs the shell the batch Jobs run (score pod i, the merge's wait loop, the merge command) with a
+    stand-in `node` on PATH that records its arguments and writes the --out file the CLI would."""
+
+    STUB_NODE = """#!/bin/sh
+printf '%s\\n' "$@" > "$STUB_LOG.$$"
+cat "$STUB_LOG.$$" >> "$STUB_LOG"; echo "--" >> "$STUB_LOG"
+out=$(grep -A1 -x -- --out "$STUB_LOG.$$" | tail -n 1)
+echo "topic_id,content_ids" > "$out"
+# a shard that crashes after writing part of its output
+if [ -n "$STUB_FAIL_SHARD" ] && grep -qx "$STUB_FAIL_SHARD/6" "$STUB_LOG.$$"; then exit 3; fi
+"""
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="batch-scripts-"))
+        self.data = self.tmp / "data"
+        self.data.mkdir()
+        bin_dir = self.tmp / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "node").write_text(self.STUB_NODE, encoding="utf-8")
+        (bin_dir / "node").chmod(0o755)
+        self.path = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+        self.log = self.tmp / "node-calls.log"
+        self.docs = helm_template("-f", str(VALUES_DIR / "full.yaml"), "--set", f"batch.data.mountPath={self.data}")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_container(self, container: dict, extra_env: dict | None = None, drop_env: tuple = (), timeout: float = 20):
+        """Runs the container's `/bin/sh -ec SCRIPT`; returns (exit code or None on timeout, stdout, stderr).
+        On timeout the whole process group (the script and its `sleep`) is killed."""
+        env = {"PATH": self.path, "STUB_LOG": str(self.log)}
+        env.update({k: v for k, v in env_of(container).items() if v is not None and k not in drop_env})
+        env.update(extra_env or {})
+        args = container["args"]
+        self.assertEqual(args[:2], ["/bin/sh", "-ec"])
+        proc = subprocess.Popen(["/bin/sh", "-ec", args[2]], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            return proc.returncode, out, err
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            return None, out, err
+
+    def calls(self) -> list[list[str]]:
+        text = self.log.read_text(encoding="utf-8") if self.log.exists() else ""
+        return [block.strip("\n").split("\n") for block in text.split("--\n") if block.strip()]
+
+    def test_every_shard_publishes_its_file_and_the_merge_finds_them(self):
+        score = one(self.docs, "Job", "-score-")["spec"]["template"]["spec"]["containers"][0]
+        out_dir = self.data / "runs" / "oak-2026-11"
+        for i in range(6):
+            code, _, err = self.run_container(score, {"JOB_COMPLETION_INDEX": str(i)})
+            self.assertEqual(code, 0, err)
+        self.assertEqual(sorted(p.name for p in out_dir.iterdir()), [f"shard-{i}-of-6.csv" for i in range(6)])
+        first = self.calls()[0]
+        self.assertEqual(first[:2], ["services/recommender/dist/cli/main.js", "score"])
+        flags = dict(zip(first[2::2], first[3::2]))
+        self.assertEqual(flags["--shard"], "0/6")
+        self.assertEqual(flags["--threads"], "4")
+        self.assertEqual(flags["--variant"], "distilled-int8")
+        self.assertEqual(flags["--margin"], "0.18")
+        self.assertEqual(flags["--bundle"], "/models/bundle")
+        self.assertEqual(flags["--index"], "/models/index")
+        self.assertEqual(flags["--correlations"], "/data/channels/oak/correlations.csv")
+        self.assertEqual(flags["--out"], f"{out_dir}/shard-0-of-6.csv.partial")
+
+        merge_pod = one(self.docs, "Job", "-merge-")["spec"]["template"]["spec"]
+        code, out, err = self.run_container(merge_pod["initContainers"][0])
+        self.assertEqual(code, 0, err)
+        self.assertIn("6/6 shards ready", out)
+        merge_args = merge_pod["containers"][0]["args"]
+        self.assertTrue(all(Path(a).exists() for a in merge_args if a.endswith("-of-6.csv")))
+
+    def test_unset_variant_and_margin_are_not_passed(self):
+        score = one(self.docs, "Job", "-score-")["spec"]["template"]["spec"]["containers"][0]
+        code, _, err = self.run_container(score, {"JOB_COMPLETION_INDEX": "1"}, drop_env=("ENCODER_VARIANT", "SELECTION_MARGIN"))
+        self.assertEqual(code, 0, err)
+        call = self.calls()[0]
+        self.assertNotIn("--variant", call)
+        self.assertNotIn("--margin", call)
+        self.assertIn("1/6", call)
+
+    def test_a_failed_shard_publishes_nothing_and_the_merge_keeps_waiting(self):
+        score = one(self.docs, "Job", "-score-")["spec"]["template"]["spec"]["containers"][0]
+        for i in range(6):
+            code, _, err = self.run_container(score, {"JOB_COMPLETION_INDEX": str(i), "STUB_FAIL_SHARD": "2"})
+            self.assertEqual(code != 0, i == 2, err)
+        self.assertFalse((self.data / "runs" / "oak-2026-11" / "shard-2-of-6.csv").exists())
+        wait = one(self.docs, "Job", "-merge-")["spec"]["template"]["spec"]["initContainers"][0]
+        code, out, _ = self.run_container(wait, timeout=2)
+        self.assertIsNone(code, "the merge must not start while a shard is missing")
+        self.assertIn("5/6 shards ready", out)
+
+
 class ImageSourceRender(unittest.TestCase):
     def setUp(self):
         self.docs = render("image-source.yaml")
@@ -267,6 +369,19 @@ class ImageSourceRender(unittest.TestCase):
         pdb = one(self.docs, "PodDisruptionBudget")["spec"]
         self.assertEqual(pdb.get("minAvailable"), 2)
         self.assertNotIn("maxUnavailable", pdb)
+
+
+class BatchOnlyRender(unittest.TestCase):
+    def test_only_the_jobs(self):
+        docs = render("batch-only.yaml")
+        self.assertEqual(sorted(d["kind"] for d in docs), ["Job", "Job", "ServiceAccount"])
+        merge = one(docs, "Job", "-merge-")["spec"]["template"]["spec"]["containers"][0]["args"]
+        self.assertEqual(merge[-4:], ["--correlations", "/data/correlations.csv", "--topics", "/data/topics.csv"])
+        self.assertEqual(merge[5:8], [f"/data/out/shard-{i}-of-3.csv" for i in range(3)])
+        score = one(docs, "Job", "-score-")
+        self.assertEqual(score["metadata"]["name"], "rel-recommender-score-r1", "default run id: r<helm revision>")
+        models = next(v for v in score["spec"]["template"]["spec"]["volumes"] if v["name"] == "models")
+        self.assertEqual(models["persistentVolumeClaim"]["claimName"], "curriculum-models")
 
 
 class BakedRender(unittest.TestCase):
@@ -307,6 +422,12 @@ class Notes(unittest.TestCase):
         self.assertIn("/data/runs/oak-2026-11/submission.csv", notes)
         self.assertIn("BUNDLE_PATH=/models/bundle", notes)
         self.assertNotRegex(notes, re.compile(r"<no value>|%!"))
+
+    def test_notes_without_the_server(self):
+        notes = self.render_notes("batch-only.yaml")
+        self.assertIn("Online service: disabled", notes)
+        self.assertNotIn("port-forward", notes)
+        self.assertIn("get job rel-recommender-score-r1", notes)
 
 
 if __name__ == "__main__":

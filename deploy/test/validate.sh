@@ -161,10 +161,10 @@ check "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
 check "helm lint --strict (values/full.yaml: batch Jobs + ServiceMonitor + every setting)" \
   "$HELM" lint --strict "$CHART" -f "$TEST_DIR/values/full.yaml"
 
-# Scenarios: default values, everything on, models copied from an image, models baked in.
+# Scenarios: default values, everything on, models copied from an image, models baked in, batch only.
 mkdir -p "$WORK/rendered"
 for version in "${K8S_VERSIONS[@]}"; do
-  for scenario in default full image-source baked; do
+  for scenario in default full image-source baked batch-only; do
     values=()
     [[ "$scenario" != default ]] && values=(-f "$TEST_DIR/values/$scenario.yaml")
     out="$WORK/rendered/$scenario-$version.yaml"
