@@ -90,7 +90,11 @@ export async function runService(config: ServiceConfig, logger: Logger): Promise
     recommender.startDraining();
     grpcServer.refreshHealth();
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+    // close() leaves keep-alive sockets open until they time out; a socket whose request has just
+    // finished is idle, so sweep them until every in-flight request is done.
+    const sweep = setInterval(() => http.closeIdleConnections(), 50);
     http.closeIdleConnections();
+    void httpClosed.then(() => clearInterval(sweep));
     const grpcClosed = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
     const drained = await withTimeout(Promise.all([httpClosed, grpcClosed]).then(() => {}), config.shutdownTimeoutMs, () => {
       logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing connections');

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -59,9 +60,11 @@ async function waitReady(url: string, timeoutMs = 30_000): Promise<void> {
   throw new Error('not ready in time');
 }
 
-async function stop(s: Started): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+/** Sends SIGTERM unless one was sent already (a second one means "exit now"), then waits for the exit. */
+async function stop(s: Started, alreadySignalled = false): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return { code: s.child.exitCode, signal: s.child.signalCode };
   const exited = once(s.child, 'exit');
-  s.child.kill('SIGTERM');
+  if (!alreadySignalled) s.child.kill('SIGTERM');
   const [code, signal] = await exited;
   return { code, signal };
 }
@@ -92,6 +95,7 @@ test('serve, Studio round trip, SIGTERM → clean exit with the snapshot written
   const env = { BUNDLE_PATH: tinyBundle(), INDEX_PATH: indexPath, SHUTDOWN_TIMEOUT_MS: '5000' };
   const first = await start(env);
   const url = `http://127.0.0.1:${first.httpPort}`;
+  let signalled = false;
   try {
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     await waitReady(url);
@@ -118,13 +122,37 @@ test('serve, Studio round trip, SIGTERM → clean exit with the snapshot written
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /recommender_stage_duration_seconds_count\{stage="inference"\} [1-9]/, 'the core reports its stages');
     assert.match(metrics, /recommender_index_items\{language="en",kind="exact"\} 3/);
+
+    // A request in flight when SIGTERM arrives (its body is still being sent) is finished.
+    const payload = JSON.stringify({ topics: [topic] });
+    const inFlight = new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: first.httpPort, method: 'POST', path: '/recommend', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.write(payload.slice(0, 10));
+      setTimeout(() => {
+        first.child.kill('SIGTERM');
+        signalled = true;
+        setTimeout(() => req.end(payload.slice(10)), 300);
+      }, 200);
+    });
+    const answered = await inFlight;
+    assert.equal(answered.status, 200);
+    assert.equal(answered.body.topics[0].id, topic.id);
   } finally {
-    var result = await stop(first);
+    var result = await stop(first, signalled);
   }
   assert.deepEqual(result, { code: 0, signal: null }, first.stderr());
   const stopped = first.logs.find((l) => l.msg === 'stopped');
   assert.ok(stopped, 'logs its stop');
   assert.equal(stopped.drained, true);
+  assert.ok(stopped.ms < 5000, `drained well before SHUTDOWN_TIMEOUT_MS despite keep-alive sockets (${stopped.ms} ms)`);
   assert.ok(existsSync(indexPath) && readdirSync(indexPath).length > 0, 'snapshot written on shutdown');
 
   const second = await start(env);

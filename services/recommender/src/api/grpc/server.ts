@@ -106,7 +106,7 @@ function recommendationsMessage(t: TopicRecommendations): TopicRecommendationsMe
 function infoMessage(info: RecommenderInfo, ready: boolean): GetInfoResponse {
   const j = v1Info(info, ready);
   return {
-    bundle: { ...info.bundle, textFormat: info.bundle.textFormat },
+    bundle: { ...info.bundle },
     selection: { margin: j.selection.margin, maxCandidates: j.selection.max_candidates, minItems: j.selection.min_items },
     index: { total: j.index.total, snapshotVersion: j.index.snapshot_version, languages: j.index.languages },
     knownTopics: j.known_topics,
