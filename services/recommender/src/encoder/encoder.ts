@@ -44,7 +44,7 @@ export class Encoder {
     private readonly opts: EncoderOptions,
   ) {
     this.dim = bundle.manifest.dim;
-    this.slice = opts.tokenizeSlice ?? 32;
+    this.slice = opts.tokenizeSlice ?? 16;
     this.batcher = new TokenBudgetBatcher((seqs, len) => this.runBatch(seqs, len), {
       maxBatchTokens: opts.maxBatchTokens ?? DEFAULTS.service.max_batch_tokens,
       maxBatchWaitMs: opts.maxBatchWaitMs ?? DEFAULTS.service.max_batch_wait_ms,

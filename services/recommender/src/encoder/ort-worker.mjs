@@ -12,6 +12,9 @@ const port = parentPort;
 async function createSession() {
   const base = {
     graphOptimizationLevel: 'all',
+    // No busy-waiting between ops: spinning pool threads would steal the few cores the event loop
+    // (HTTP, gRPC, tokenisation) needs; the cost is a little latency per inference.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     ...(init.intraOpThreads ? { intraOpNumThreads: init.intraOpThreads } : {}),
     ...(init.interOpThreads ? { interOpNumThreads: init.interOpThreads } : {}),
   };
