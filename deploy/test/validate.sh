@@ -132,10 +132,17 @@ image_build_replay() {
     [[ -f "$app/services/recommender/dist/$entry" ]] \
       || { echo "dist/$entry missing: the image's CMD / batch Job run it (src/${entry%.js}.ts)"; return 1; }
   done
-  node "$TEST_DIR/runtime_imports.mjs" "$app/services/recommender/dist" "$ROOT/services/recommender/package.json"
+  node "$TEST_DIR/runtime_imports.mjs" "$app/services/recommender/dist" "$ROOT/services/recommender/package.json" || return 1
+  # The compiled entry points load (every import resolves) and answer --help, as `docker run` would.
+  local usage
+  for entry in server.js cli/main.js; do
+    usage="$(cd "$app" && node "services/recommender/dist/$entry" --help 2>&1)" \
+      && [[ "$usage" == *Usage:* ]] \
+      || { echo "node services/recommender/dist/$entry --help failed:"; echo "$usage" | tail -n 20; return 1; }
+  done
 }
 if [[ -x "$ROOT/node_modules/.bin/tsc" ]]; then
-  check "image build step: tsc to dist/, assets copied, entry points present, only prod imports" image_build_replay
+  check "image build step: tsc to dist/, assets copied, only prod imports, entry points load (--help)" image_build_replay
 else
   check "image build step needs node_modules (run make node first)" false
 fi
