@@ -9,6 +9,7 @@ import { startApp, type RunningApp } from './api-support/http.js';
 import { buildHttpApp, DeferredRecommender } from '../src/app.js';
 import { createMetrics } from '../src/metrics.js';
 import { pino } from 'pino';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { HttpConfig } from '../src/app.js';
 import { TEST_CONFIG } from './api-support/http.js';
 import { inWireTerms, wireField, STUDIO_CONTENT_FIELDS } from '../src/api/rest/wire.js';
@@ -301,6 +302,18 @@ test('every route of the app is in the OpenAPI document, and every documented ro
     }
     // The configured limits are shown.
     assert.equal(doc.components.schemas.StudioEmbedTopicsRequest.properties.topics.maxItems, TEST_CONFIG.maxTopicsPerRequest);
+    // The documented request schemas are valid JSON Schema 2020-12 (OpenAPI 3.1's dialect) and
+    // accept / refuse what the service accepts / refuses.
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ $id: 'https://openapi.local/doc', components: doc.components });
+    const check = (name: string, body: unknown) => ajv.validate({ $ref: `https://openapi.local/doc#/components/schemas/${name}` }, body);
+    const studioTopic = { id: randomUUID(), channel_id: randomUUID(), title: 'Fractions', description: '', language: 'en', ancestors: [{ id: randomUUID(), title: 'Maths', description: '', level: 0 }] };
+    assert.equal(check('StudioEmbedTopicsRequest', { topics: [studioTopic] }), true, JSON.stringify(ajv.errors));
+    assert.equal(check('StudioEmbedTopicsRequest', { topics: [{ ...studioTopic, id: 'x' }] }), false);
+    assert.equal(check('StudioEmbedContentRequest', { resources: [resource()] }), true, JSON.stringify(ajv.errors));
+    assert.equal(check('V1RecommendRequest', { topic_ids: ['a'], options: { margin: 0.2 } }), true, JSON.stringify(ajv.errors));
+    assert.equal(check('V1RecommendRequest', { topic_ids: ['a'], options: { margin: 1 } }), false);
+    assert.equal(check('V1UpsertContentRequest', { items: [{ id: 'a', title: 'T', language: 'en', extra: 1 }] }), false);
   } finally {
     await running.close();
   }
