@@ -118,6 +118,29 @@ test('RecommendStream (server streaming): one message per topic, in order, acros
   });
 });
 
+test('RecommendStream is not bound by MAX_TOPICS_PER_REQUEST (only by message size)', async () => {
+  await core.deleteContent(ALL_IDS);
+  const g = await startGrpc(core, { maxTopicsPerRequest: 5 });
+  try {
+    await upsert(g, [CONTENT]);
+    const topics = Array.from({ length: 12 }, (_, i) => topic(`s${i}`, 'Fractions'));
+    const ids: string[] = await new Promise((resolve, reject) => {
+      const out: string[] = [];
+      const call = g.client.recommendStream({ topics, topicIds: [] });
+      call.on('data', (m: TopicRecommendations) => out.push(m.topicId));
+      call.on('error', reject);
+      call.on('end', () => resolve(out));
+    });
+    assert.deepEqual(ids, topics.map((t) => t.id));
+    await assert.rejects(unaryCalls(g.client).recommend({ topics, topicIds: [] }), (err) => {
+      assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'topics');
+      return /MAX_TOPICS_PER_REQUEST/.test((err as grpc.ServiceError).details);
+    });
+  } finally {
+    await g.close();
+  }
+});
+
 test('DeleteContent and Embed', async () => {
   await withGrpc(async (g) => {
     await upsert(g, [CONTENT]);

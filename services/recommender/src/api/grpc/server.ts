@@ -169,8 +169,10 @@ export function buildGrpcServer({ config, recommender, metrics, logger }: GrpcDe
         bulk.v1Recommend(body);
         const which = exactlyOne(body, 'topics', 'topic_ids');
         const all = (which === 'topics' ? body.topics : body.topic_ids) as unknown[];
-        for (let start = 0; start < all.length && !call.cancelled; start += STREAM_CHUNK) {
-          const chunk = all.slice(start, start + STREAM_CHUNK);
+        // Each chunk must also pass the unary validator's MAX_TOPICS_PER_REQUEST.
+        const step = Math.min(STREAM_CHUNK, config.maxTopicsPerRequest);
+        for (let start = 0; start < all.length && !call.cancelled; start += step) {
+          const chunk = all.slice(start, start + step);
           // Each chunk goes through the same validated path as a unary call.
           const results = await ops.recommend({ [which]: chunk, options: body.options });
           for (const result of results) {
