@@ -10,7 +10,8 @@ stages it is built FROM):
   - it copies config/defaults.json (the service reads it) and points BUNDLE_PATH / INDEX_PATH at
     /models/bundle and /models/index (where the chart mounts them);
   - every stage that runs `npm ci` / `npm install` has ONNXRUNTIME_NODE_INSTALL=skip in its
-    environment (otherwise onnxruntime-node's install script tries to download CUDA binaries).
+    environment (otherwise onnxruntime-node's install script tries to download CUDA binaries);
+  - every COPY from the build context names files that exist and that .dockerignore lets through.
 
 Usage: python dockerfile_checks.py [Dockerfile] [config/defaults.json]   (exit 1 on any problem)
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,14 +211,93 @@ def check(dockerfile_text: str, defaults: dict) -> list[str]:
     return problems
 
 
+def ignore_rules(dockerignore_text: str) -> list[tuple[bool, re.Pattern]]:
+    """.dockerignore as (is_exception, regex) rules: `**` any depth, `*` and `?` within one path part."""
+    rules = []
+    for raw in dockerignore_text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        exception = line.startswith("!")
+        pattern = line[1:].strip() if exception else line
+        pattern = pattern.strip("/")
+        regex = ""
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                regex += "(?:.*/)?"
+                i += 3
+            elif pattern.startswith("**", i):
+                regex += ".*"
+                i += 2
+            elif pattern[i] == "*":
+                regex += "[^/]*"
+                i += 1
+            elif pattern[i] == "?":
+                regex += "[^/]"
+                i += 1
+            else:
+                regex += re.escape(pattern[i])
+                i += 1
+        rules.append((exception, re.compile(regex + "$")))
+    return rules
+
+
+def ignored(path: str, rules: list[tuple[bool, re.Pattern]]) -> bool:
+    """Docker's rule: the last pattern matching the path or one of its parent folders decides."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    verdict = False
+    for exception, regex in rules:
+        if any(regex.match(c) for c in candidates):
+            verdict = not exception
+    return verdict
+
+
+def context_problems(dockerfile_text: str, dockerignore_text: str, files: list[str]) -> list[str]:
+    """Every COPY from the build context must find files that .dockerignore lets through."""
+    rules = ignore_rules(dockerignore_text)
+    problems = []
+    for stage in parse(dockerfile_text):
+        for ins in stage.instructions:
+            if ins.keyword != "COPY" or "--from=" in ins.args:
+                continue
+            words = [w for w in ins.args.split() if not w.startswith("--")]
+            for source in words[:-1]:
+                if "$" in source:  # build-argument paths (the baked target's BUNDLE_DIR/INDEX_DIR)
+                    continue
+                prefix = source.rstrip("/")
+                matched = [f for f in files if f == prefix or f.startswith(prefix + "/")]
+                if not matched:
+                    problems.append(f"line {ins.line}: COPY {source}: no such file in the repository")
+                    continue
+                blocked = [f for f in matched if ignored(f, rules)]
+                if blocked:
+                    problems.append(f"line {ins.line}: COPY {source}: .dockerignore excludes {blocked[0]}" + (f" and {len(blocked) - 1} more" if len(blocked) > 1 else ""))
+    return problems
+
+
+def repository_files(root: Path) -> list[str]:
+    """Files a fresh clone has (tracked or not ignored), relative to root."""
+    out = subprocess.run(["git", "-C", str(root), "ls-files", "--cached", "--others", "--exclude-standard"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if line]
+
+
 def main(argv: list[str]) -> int:
     dockerfile = Path(argv[1]) if len(argv) > 1 else REPO_ROOT / "Dockerfile"
     defaults_path = Path(argv[2]) if len(argv) > 2 else REPO_ROOT / "config" / "defaults.json"
-    problems = check(dockerfile.read_text(encoding="utf-8"), json.loads(defaults_path.read_text(encoding="utf-8")))
+    text = dockerfile.read_text(encoding="utf-8")
+    problems = check(text, json.loads(defaults_path.read_text(encoding="utf-8")))
+    dockerignore = dockerfile.parent / ".dockerignore"
+    if dockerignore.exists():
+        problems += context_problems(text, dockerignore.read_text(encoding="utf-8"), repository_files(dockerfile.parent))
+    else:
+        problems.append(".dockerignore missing: the whole repository (node_modules, data, artifacts) would be sent as build context")
     for problem in problems:
         print(f"{dockerfile.name}: {problem}")
     if not problems:
-        print(f"{dockerfile.name}: essentials OK (non-root numeric USER, EXPOSE, HEALTHCHECK, prod-only node_modules, defaults.json, model paths, ORT install skipped)")
+        print(f"{dockerfile.name}: essentials OK (non-root numeric USER, EXPOSE, HEALTHCHECK, prod-only node_modules, defaults.json, model paths, ORT install skipped, COPY sources pass .dockerignore)")
     return 1 if problems else 0
 
 

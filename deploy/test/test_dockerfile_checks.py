@@ -12,10 +12,12 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dockerfile_checks import REPO_ROOT, check, parse  # noqa: E402
+from dockerfile_checks import REPO_ROOT, check, context_problems, ignored, ignore_rules, parse, repository_files  # noqa: E402
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
 DEFAULTS = json.loads((REPO_ROOT / "config" / "defaults.json").read_text(encoding="utf-8"))
+DOCKERIGNORE = (REPO_ROOT / ".dockerignore").read_text(encoding="utf-8")
+FILES = repository_files(REPO_ROOT)
 
 
 def mutate(pattern: str, replacement: str, text: str = DOCKERFILE) -> str:
@@ -93,6 +95,28 @@ class BrokenDockerfiles(unittest.TestCase):
 
     def test_model_paths(self):
         self.assertProblem(mutate(r"BUNDLE_PATH=/models/bundle", "BUNDLE_PATH=/data/bundle"), "ENV BUNDLE_PATH")
+
+
+class BuildContext(unittest.TestCase):
+    def test_every_copy_source_reaches_the_build(self):
+        self.assertEqual(context_problems(DOCKERFILE, DOCKERIGNORE, FILES), [])
+
+    def test_context_leaves_out_bulk(self):
+        rules = ignore_rules(DOCKERIGNORE)
+        for path in ("node_modules/express/package.json", "training/curriculum_training/train.py", "data/oak/topics.csv",
+                     "artifacts/checkpoints/default/model.pt", "services/recommender/test/text.test.ts", ".git/HEAD"):
+            self.assertTrue(ignored(path, rules), path)
+        for path in ("artifacts/bundles/default/manifest.json", "artifacts/index/default/CURRENT", "proto/curriculum/recommender/v1/recommender.proto"):
+            self.assertFalse(ignored(path, rules), path)
+
+    def test_excluded_copy_source_is_reported(self):
+        without_proto = "\n".join(line for line in DOCKERIGNORE.splitlines() if line != "!proto/**")
+        problems = context_problems(DOCKERFILE, without_proto, FILES)
+        self.assertTrue(any("COPY proto/" in p and "excludes proto/" in p for p in problems), problems)
+
+    def test_missing_copy_source_is_reported(self):
+        text = mutate(r"COPY proto/ proto/", "COPY protos/ protos/")
+        self.assertTrue(any("COPY protos/: no such file" in p for p in context_problems(text, DOCKERIGNORE, FILES)))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ check() {
   fi
 }
 
+show_and_fail() { cat "$1"; return 1; }
+
 # must_fail NAME COMMAND...: the command has to fail (a broken input must be rejected).
 must_fail() {
   local name="$1"; shift
@@ -179,7 +181,7 @@ for version in "${K8S_VERSIONS[@]}"; do
       check "kubeconform --strict: $scenario values, Kubernetes $version ($(grep -c '^kind:' "$out") resources)" \
         kubeconform_strict "$version" "$out"
     else
-      check "helm template: $scenario values, Kubernetes $version" cat "$out.err" false
+      check "helm template: $scenario values, Kubernetes $version" show_and_fail "$out.err"
     fi
   done
 done
