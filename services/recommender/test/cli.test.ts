@@ -67,6 +67,8 @@ test('bundle info verifies and describes the bundle', async () => {
   assert.match(r.out, /full\s+full\.onnx/);
 });
 
+let builtIndex: { dir: string; ds: ReturnType<typeof writeDataset>; index: string } | undefined;
+
 test('index build + score: sharded-then-merged output equals the unsharded output byte for byte', async () => {
   const dir = tmpDir('cli-');
   const ds = writeDataset(dir);
@@ -75,6 +77,7 @@ test('index build + score: sharded-then-merged output equals the unsharded outpu
   assert.equal(built.code, 0, built.err);
   assert.match(built.out, /120 items, snapshot 1/);
   assert.match(built.out, /en\s+60\s+hnsw/);
+  builtIndex = { dir, ds, index };
   const common = ['--bundle', tinyBundle(), '--variant', 'full', '--index', index, '--topics', ds.topics, '--correlations', ds.correlations, '--batch-size', '4'];
   const full = path.join(dir, 'full.csv');
   const metricsJson = path.join(dir, 'metrics.json');
@@ -107,13 +110,11 @@ test('index build + score: sharded-then-merged output equals the unsharded outpu
 });
 
 test('score refuses an index built with another variant, and bad arguments', async () => {
-  const dir = tmpDir('cli-');
-  const ds = writeDataset(dir);
-  const index = path.join(dir, 'index');
-  assert.equal((await cli('index', 'build', '--bundle', tinyBundle(), '--variant', 'int8', '--content', ds.content, '--out', index)).code, 0);
-  const r = await cli('score', '--bundle', tinyBundle(), '--variant', 'full', '--index', index, '--topics', ds.topics, '--out', path.join(dir, 's.csv'));
+  assert.ok(builtIndex, 'runs after the index build test');
+  const { dir, ds, index } = builtIndex;
+  const r = await cli('score', '--bundle', tinyBundle(), '--variant', 'int8', '--index', index, '--topics', ds.topics, '--out', path.join(dir, 's.csv'));
   assert.equal(r.code, 1);
-  assert.match(r.err, /was built with tiny@\S+ variant int8/);
+  assert.match(r.err, /was built with tiny@\S+ variant full .* the configured bundle is tiny@\S+ variant int8/);
   const shard = await cli('score', '--bundle', tinyBundle(), '--index', index, '--topics', ds.topics, '--out', path.join(dir, 's.csv'), '--shard', '3/3');
   assert.match(shard.err, /--shard "3\/3"/);
   const noIndex = await cli('score', '--bundle', tinyBundle(), '--index', path.join(dir, 'none'), '--topics', ds.topics, '--out', path.join(dir, 's.csv'));

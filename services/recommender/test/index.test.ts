@@ -203,8 +203,8 @@ test('HNSW recall@10 >= 0.99 at the configured ef on real embeddings (tiny bundl
   const { embedAllFixed } = await import('../src/cli/engine.js');
   const { DEFAULTS } = await import('../src/defaults.js');
   const { dataset, tinyBundle } = await import('./core-fixtures.js');
-  const items = [...readContent(path.join(dataset('oak'), 'content.csv')), ...readContent(path.join(dataset('kicd'), 'content.csv'))].filter((_, i) => i % 3 === 0);
-  const topics = [...topicInputs(readTopics(path.join(dataset('oak'), 'topics.csv'))).values()].filter((_, i) => i % 27 === 0);
+  const items = [...readContent(path.join(dataset('oak'), 'content.csv')), ...readContent(path.join(dataset('kicd'), 'content.csv'))].filter((_, i) => i % 5 === 0);
+  const topics = [...topicInputs(readTopics(path.join(dataset('oak'), 'topics.csv'))).values()].filter((_, i) => i % 40 === 0);
   const bundle = await loadBundle(tinyBundle());
   const enc = await Encoder.create(bundle);
   try {

@@ -35,9 +35,18 @@ const french: ContentItem[] = subjects.map((s, i) => ({ id: `fr-${i}`, title: `l
 const topic = { id: 't1', title: 'Adding fractions', description: 'Like denominators', language: 'en', ancestors: [{ title: 'Fractions' }, { title: 'Mathematics' }] };
 const isInputError = (field: string, status = 400) => (e: unknown) => e instanceof InputError && e.field === field && e.status === status;
 
+// One recommender for the tests that do not change its content (opening one costs an ONNX session).
+let shared: Recommender | undefined;
+async function sharedRecommender(): Promise<Recommender> {
+  if (!shared) {
+    shared = await make();
+    assert.deepEqual(await shared.upsertContent([...content, ...french]), { inserted: 32, updated: 0, skipped: 0 });
+  }
+  return shared;
+}
+
 test('recommend: candidates of the topic language, ranked, margin cut, options', async () => {
-  const rec = await make();
-  assert.deepEqual(await rec.upsertContent([...content, ...french]), { inserted: 32, updated: 0, skipped: 0 });
+  const rec = await sharedRecommender();
   const [res] = await rec.recommend([topic]);
   assert.equal(res.topicId, 't1');
   const items = res.recommendations;
@@ -68,18 +77,19 @@ test('recommend: candidates of the topic language, ranked, margin cut, options',
 });
 
 test('validation names the field; nothing is written on a bad item', async () => {
-  const rec = await make();
-  await rec.upsertContent(content.slice(0, 3));
+  const rec = await sharedRecommender();
   await assert.rejects(rec.recommend([{ ...topic, language: 'xx' }]), isInputError('topics[0].language'));
   await assert.rejects(rec.recommend([topic, { ...topic }]), isInputError('topics[1]'));
   await assert.rejects(rec.recommend([{ ...topic, title: 'x'.repeat(20001) }]), isInputError('topics[0].title', 413));
   await assert.rejects(rec.recommend([topic], { margin: 1.5 }), isInputError('options.margin'));
   await assert.rejects(rec.recommend([topic], { languages: ['zz'] }), isInputError('options.languages[0]'));
   const before = rec.info().index.total;
-  await assert.rejects(rec.upsertContent([{ ...content[5] }, { ...content[6], version: -1 }]), isInputError('items[1].version'));
-  await assert.rejects(rec.upsertContent([{ ...content[5] }, { ...content[5] }]), isInputError('items[1]'));
-  await assert.rejects(rec.upsertContent([{ ...content[5] }, { id: 'no-lang', title: 'x' } as ContentItem]), isInputError('items[1].language'));
+  const fresh = { id: 'fresh', title: 'new item', language: 'en' };
+  await assert.rejects(rec.upsertContent([fresh, { ...content[6], version: -1 }]), isInputError('items[1].version'));
+  await assert.rejects(rec.upsertContent([fresh, { ...fresh }]), isInputError('items[1]'));
+  await assert.rejects(rec.upsertContent([fresh, { id: 'no-lang', title: 'x' } as ContentItem]), isInputError('items[1].language'));
   assert.equal(rec.info().index.total, before);
+  assert.equal(rec.index.get('fresh'), undefined);
 });
 
 test('versions, deletes and an id moving language through the service', async () => {
@@ -95,7 +105,7 @@ test('versions, deletes and an id moving language through the service', async ()
 });
 
 test('texts are built by Contract 2: embeddings of golden inputs equal the golden vectors', async () => {
-  const rec = await make();
+  const rec = await sharedRecommender();
   const b = await loadBundle(tinyBundle());
   for (const g of readGolden(b)) {
     const input = g.input;

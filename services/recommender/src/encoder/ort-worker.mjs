@@ -21,7 +21,8 @@ async function createSession() {
   let warning;
   if (init.executionProvider === 'cuda') {
     try {
-      return { session: await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cuda'] }), provider: 'cuda' };
+      // ORT's own error log for a missing CUDA library is replaced by the service's warning (logSeverityLevel 4 = fatal only).
+      return { session: await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 }), provider: 'cuda' };
     } catch (err) {
       warning = err.message;
     }
