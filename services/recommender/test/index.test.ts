@@ -195,7 +195,7 @@ test('ensemble spaces: the score is the mean cosine over spaces', () => {
   assert.deepEqual(hits.map((h) => h.score), [...hits.map((h) => h.score)].sort((x, y) => y - x));
 });
 
-test('HNSW recall@10 >= 0.99 at the configured ef on real embeddings (tiny bundle, Oak + KICD texts)', async () => {
+test('HNSW recall@10 >= 0.99 at the configured ef on real embeddings (tiny bundle, Oak + KICD texts)', async (t) => {
   const { loadBundle } = await import('../src/bundle/index.js');
   const { Encoder } = await import('../src/encoder/index.js');
   const { readContent, readTopics, topicInputs } = await import('../src/cli/lecr.js');
@@ -220,6 +220,7 @@ test('HNSW recall@10 >= 0.99 at the configured ef on real embeddings (tiny bundl
       for (const h of idx.search('all', [q], 10)) if (exact.has(h.item.id)) found++;
     }
     const recall = found / (tv.length * 10);
+    t.diagnostic(`recall@10 ${recall.toFixed(4)} at ef ${idx.options.hnswEfSearch} (M ${idx.options.hnswM}, efConstruction ${idx.options.hnswEfConstruction}); ${tv.length} queries, ${items.length} items`);
     assert.ok(recall >= 0.99, `recall@10 ${recall} over ${tv.length} queries, ${items.length} items`);
   } finally {
     await enc.close();
