@@ -118,7 +118,7 @@ test('RecommendStream (server streaming): one message per topic, in order, acros
   });
 });
 
-test('RecommendStream is not bound by MAX_TOPICS_PER_REQUEST (only by message size)', async () => {
+test('the streams are not bound by MAX_TOPICS_PER_REQUEST (only by message size)', async () => {
   await core.deleteContent(ALL_IDS);
   const g = await startGrpc(core, { maxTopicsPerRequest: 5 });
   try {
@@ -132,6 +132,10 @@ test('RecommendStream is not bound by MAX_TOPICS_PER_REQUEST (only by message si
       call.on('end', () => resolve(out));
     });
     assert.deepEqual(ids, topics.map((t) => t.id));
+    // Client streaming likewise: 12 items in messages of 4 form one write.
+    const many = Array.from({ length: 12 }, (_, i) => item(`bulk-${i}`, `Item ${i}`));
+    assert.deepEqual(await upsert(g, [many.slice(0, 4), many.slice(4, 8), many.slice(8)]), { inserted: 12, updated: 0, skipped: 0 });
+    await core.deleteContent(many.map((m) => m.id));
     await assert.rejects(unaryCalls(g.client).recommend({ topics, topicIds: [] }), (err) => {
       assertGrpcError(err, grpc.status.INVALID_ARGUMENT, 'topics');
       return /MAX_TOPICS_PER_REQUEST/.test((err as grpc.ServiceError).details);

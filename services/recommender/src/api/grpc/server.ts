@@ -12,7 +12,7 @@ import { InputError } from '../../errors.js';
 import { NotReadyError } from '../lifecycle.js';
 import { buildValidators } from '../rest/validation.js';
 import { v1Operations } from '../rest/v1.js';
-import { exactlyOne, uniqueIds, v1Info, type V1Content, type V1RecommendOptions, type V1Topic } from '../rest/wire.js';
+import { exactlyOne, inWireTerms, uniqueIds, v1ContentToItem, v1Info, type V1Content, type V1RecommendOptions, type V1Topic } from '../rest/wire.js';
 import { loadFileDescriptorProtos } from './descriptors.js';
 import {
   RecommenderService as RecommenderServiceDefinition,
@@ -229,8 +229,8 @@ export function buildGrpcServer({ config, recommender, metrics, logger }: GrpcDe
         (async () => {
           if (items.length === 0) throw new InputError('items', 'the stream carried no content items');
           uniqueIds(items.map((i) => i.id), 'items');
-          bulk.v1UpsertContent(dropUndefined({ items }));
-          return ops.upsertContent({ items });
+          // Every message passed the validator already; the core call is not bound by MAX_TOPICS_PER_REQUEST.
+          return inWireTerms(() => recommender.upsertContent(items.map(v1ContentToItem)));
         })().then(
           (result) => {
             if (failed) return;
