@@ -145,6 +145,28 @@ test('the streams are not bound by MAX_TOPICS_PER_REQUEST (only by message size)
   }
 });
 
+test('RecommendStream stops when the client cancels', async () => {
+  await withGrpc(async (g) => {
+    await upsert(g, [CONTENT]);
+    const topics = Array.from({ length: 200 }, (_, i) => topic(`c${i}`, 'Fractions'));
+    const call = g.client.recommendStream({ topics, topicIds: [] });
+    let received = 0;
+    await new Promise<void>((resolve) => {
+      call.on('data', () => {
+        if (++received === 1) call.cancel();
+      });
+      call.on('error', () => resolve()); // CANCELLED on the client side
+      call.on('end', () => resolve());
+    });
+    assert.ok(received < topics.length, `stopped early (${received} received)`);
+    const deadline = Date.now() + 5000;
+    while (!/grpc_server_handled_total\{method="RecommendStream",code="CANCELLED"\} 1/.test(await g.metrics.render())) {
+      assert.ok(Date.now() < deadline, 'the server side finished the cancelled call');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});
+
 test('DeleteContent and Embed', async () => {
   await withGrpc(async (g) => {
     await upsert(g, [CONTENT]);

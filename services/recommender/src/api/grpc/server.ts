@@ -1,7 +1,6 @@
 // The gRPC front door: the same operations as REST /v1 (messages are mapped onto the /v1 JSON shapes
 // and go through the same validators, so both doors accept and reject exactly the same input), plus
 // grpc.health.v1 (SERVING only when the recommender is ready) and server reflection.
-import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
@@ -127,6 +126,19 @@ function toServiceError(err: unknown, logger: Logger, method: string): Partial<g
 
 const codeName = (code: number | undefined) => grpc.status[code ?? grpc.status.OK] ?? String(code);
 
+/** Flow control: wait until the client has read enough, or gave up (then 'drain' never comes). */
+function drainedOrCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+  });
+}
+
 // ------------------------------------------------------------ server
 
 export function buildGrpcServer({ config, recommender, metrics, logger }: GrpcDeps): RecommenderGrpcServer {
@@ -177,7 +189,7 @@ export function buildGrpcServer({ config, recommender, metrics, logger }: GrpcDe
           const results = await ops.recommend({ [which]: chunk, options: body.options });
           for (const result of results) {
             if (call.cancelled) break;
-            if (!call.write(recommendationsMessage(result))) await once(call, 'drain');
+            if (!call.write(recommendationsMessage(result))) await drainedOrCancelled(call);
           }
         }
       };
