@@ -83,6 +83,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof InputError) {
       return sendError(res, err.status, CODE_BY_STATUS[err.status] ?? 'invalid_request', err.message, err.field);
     }
+    // Other client errors raised by express itself (http-errors with expose=true, e.g. a bad URI encoding).
+    const httpErr = err as { status?: unknown; expose?: unknown; message?: unknown };
+    if (typeof httpErr.status === 'number' && httpErr.status >= 400 && httpErr.status < 500 && httpErr.expose === true) {
+      return sendError(res, httpErr.status, CODE_BY_STATUS[httpErr.status] ?? 'invalid_request', String(httpErr.message), null);
+    }
     if (err instanceof NotReadyError) {
       res.setHeader('Retry-After', '1');
       return sendError(res, 503, 'not_ready', err.message, null);
