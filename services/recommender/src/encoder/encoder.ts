@@ -23,8 +23,8 @@ export interface EncoderOptions {
   interOpThreads?: number;
   maxBatchTokens?: number;
   maxBatchWaitMs?: number;
-  /** Texts tokenised between two yields to the event loop. */
-  tokenizeSlice?: number;
+  /** Milliseconds of tokenisation between two yields to the event loop (default 5). */
+  tokenizeSliceMs?: number;
   observer?: StageObserver;
   logger?: Logger;
 }
@@ -35,7 +35,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export class Encoder {
   readonly dim: number;
   private readonly batcher: TokenBudgetBatcher;
-  private readonly slice: number;
+  private readonly sliceMs: number;
 
   private constructor(
     readonly bundle: Bundle,
@@ -44,7 +44,7 @@ export class Encoder {
     private readonly opts: EncoderOptions,
   ) {
     this.dim = bundle.manifest.dim;
-    this.slice = opts.tokenizeSlice ?? 16;
+    this.sliceMs = opts.tokenizeSliceMs ?? 5;
     this.batcher = new TokenBudgetBatcher((seqs, len) => this.runBatch(seqs, len), {
       maxBatchTokens: opts.maxBatchTokens ?? DEFAULTS.service.max_batch_tokens,
       maxBatchWaitMs: opts.maxBatchWaitMs ?? DEFAULTS.service.max_batch_wait_ms,
@@ -106,18 +106,26 @@ export class Encoder {
     return this.bundle.manifest.prefixes[kind];
   }
 
-  /** Token ids for many texts, a slice at a time with yields in between so other requests keep flowing. */
+  /**
+   * Token ids for many texts, yielding to the event loop (setImmediate) whenever a slice has used
+   * `tokenizeSliceMs` of CPU, so other requests keep flowing (a SentencePiece tokenizer costs a few
+   * ms per long text in pure JS, so slicing by count alone would not bound the pause).
+   */
   async tokenize(texts: readonly string[], kind: TextKind): Promise<number[][]> {
     const prefix = this.prefix(kind);
     const out: number[][] = new Array(texts.length);
     let busy = 0;
-    for (let start = 0; start < texts.length; start += this.slice) {
-      if (start > 0) await yieldToEventLoop();
-      const t0 = performance.now();
-      const end = Math.min(texts.length, start + this.slice);
-      for (let i = start; i < end; i++) out[i] = this.tokenizer.encode(texts[i], prefix);
-      busy += performance.now() - t0;
+    let sliceStart = performance.now();
+    for (let i = 0; i < texts.length; i++) {
+      out[i] = this.tokenizer.encode(texts[i], prefix);
+      const now = performance.now();
+      if (now - sliceStart >= this.sliceMs && i + 1 < texts.length) {
+        busy += now - sliceStart;
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
     }
+    busy += performance.now() - sliceStart;
     this.opts.observer?.stage('tokenize', busy / 1000);
     return out;
   }

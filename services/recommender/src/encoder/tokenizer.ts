@@ -42,9 +42,11 @@ export class BundleTokenizer {
     if (tokens.length > room) tokens = tokens.slice(0, room);
     const post = this.tokenizer.post_processor as unknown as PostProcessor;
     if (post) tokens = post(tokens, null, true).tokens;
+    // Like the library's own encode(): a piece outside the vocabulary (Unigram can emit one) is the unknown token.
+    const unk = (this.tokenizer.model as unknown as { unk_token_id?: number }).unk_token_id;
     return tokens.map((t: string) => {
-      const id = this.tokenizer.token_to_id(t);
-      if (id === undefined) throw new ArtifactError(`${this.file}: token "${t}" has no id in the vocabulary`);
+      const id = this.tokenizer.token_to_id(t) ?? unk;
+      if (id === undefined) throw new ArtifactError(`${this.file}: token "${t}" has no id and the tokenizer has no unknown token`);
       return id;
     });
   }
