@@ -58,7 +58,20 @@ export interface Validators {
   v1Embed: Validator;
 }
 
+// Compiling the schemas takes tens of milliseconds; REST and gRPC (and tests) share one set per limits.
+const compiled = new Map<string, Validators>();
+
 export function buildValidators(limits: RequestLimits): Validators {
+  const key = `${limits.maxTextChars}/${limits.maxItemsPerRequest}`;
+  let validators = compiled.get(key);
+  if (!validators) {
+    validators = compileValidators(limits);
+    compiled.set(key, validators);
+  }
+  return validators;
+}
+
+function compileValidators(limits: RequestLimits): Validators {
   // verbose: errors carry the offending data and schema, used for the messages below.
   const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
   ajv.addKeyword('x-message'); // human wording for a pattern, read back in describe()
