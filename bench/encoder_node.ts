@@ -3,7 +3,7 @@
 // batches the Python runs use (bench/out/encoder-inputs.json), BENCH_THREADS intra-op threads, 1
 // inter-op. Also times the service's tokenizer on the same texts and checks its ids against Python's.
 //
-//   node --import tsx bench/encoder_node.ts        → bench/out/results/encoder-node.json
+//   node --import tsx bench/encoder_node.ts [ROUND]      → bench/out/results/encoder-node[-rROUND].json
 import path from 'node:path';
 import { loadBundle } from '../services/recommender/src/bundle/index.js';
 import { Encoder } from '../services/recommender/src/encoder/index.js';
@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     }
     await enc.close();
   }
-  writeResult('encoder-node', { bundle: choice, threads: THREADS, seconds_per_config: SECONDS, tokenizer, load_average_before: loadBefore, load_average_after: loadAverage(), results });
+  const round = Number(process.argv[2] ?? '0');
+  writeResult(round ? `encoder-node-r${round}` : 'encoder-node', { round, bundle: choice, threads: THREADS, seconds_per_config: SECONDS, tokenizer, load_average_before: loadBefore, load_average_after: loadAverage(), results });
 }
 
 main().catch((err) => {

@@ -101,6 +101,8 @@ def bench_torch(choice: dict, inputs: dict, shapes: dict, backends: set) -> list
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backends", default="ort,torch,seed", help="comma-separated: ort, torch, seed")
+    p.add_argument("--round", type=int, default=0,
+                   help="round number for interleaved runs (results file gets a -rN suffix)")
     args = p.parse_args(argv)
     backends = {b.strip() for b in args.backends.split(",") if b.strip()}
     unknown = backends - {"ort", "torch", "seed"}
@@ -116,7 +118,9 @@ def main(argv=None) -> int:
     if backends & {"torch", "seed"}:
         results += bench_torch(choice, inputs, shapes, backends)
     name = "encoder-python-ort" if backends == {"ort"} else "encoder-python-torch" if "ort" not in backends else "encoder-python"
-    write_result(name, {"bundle": choice, "threads": THREADS, "seconds_per_config": SECONDS, "shapes": shapes,
+    if args.round:
+        name += f"-r{args.round}"
+    write_result(name, {"round": args.round, "bundle": choice, "threads": THREADS, "seconds_per_config": SECONDS, "shapes": shapes,
                         "tokens": inputs["tokens"], "load_average_before": load_before,
                         "load_average_after": load_average(), "results": results})
     return 0

@@ -15,8 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INDEX_OPTIONS } from '../services/recommender/src/index/types.js';
-import { OUT, bundleChoice, loadAverage, log, readJson, summarize, writeResult } from './lib/common.js';
-import { BenchVectors, vectorsDir } from './lib/vectors.js';
+import { bundleChoice, loadAverage, log, readJson, summarize, writeResult } from './lib/common.js';
+import { BenchVectors, cacheDir, graphFile, vectorsDir } from './lib/vectors.js';
 
 const SIZES = [10_000, 66_000, 150_000];
 const GRAPHS = [
@@ -28,14 +28,6 @@ const TIMED_QUERIES = Number(process.env.BENCH_INDEX_QUERIES ?? '300');
 const EXACT_QUERIES = 10;
 
 interface BuildRecord { n: number; M: number; efConstruction: number; build_s: number; rss_delta_mb: number; graph_file_mb: number; built_at: string; load_average: number[] }
-
-export function cacheDir(): string {
-  return path.join(OUT, 'index-cache', path.basename(vectorsDir(bundleChoice())));
-}
-
-export function graphFile(n: number, M: number, efc: number): string {
-  return path.join(cacheDir(), `n${n}-M${M}-efc${efc}.hnsw`);
-}
 
 function buildOne(vectors: BenchVectors, n: number, M: number, efConstruction: number): BuildRecord {
   const p = vectors.partition(n, { hnswM: M, hnswEfConstruction: efConstruction });

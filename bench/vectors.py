@@ -144,6 +144,37 @@ def prepare(choice: dict) -> dict:
     return meta
 
 
+def studio_topics(choice: dict, meta: dict, count: int = 256) -> Path:
+    """Studio-shaped /recommend topics (real titles, descriptions and ancestor chains) of the benchmark
+    dataset, each with its row in topics.f32 (its precomputed vector)."""
+    import pandas as pd
+
+    out = vectors_dir(choice)
+    path = out / "service-topics.json"
+    if path.exists() and (out / "topics.f32").exists():
+        return path
+    np.load(out / "real-topics.npy").astype(np.float32).tofile(out / "topics.f32")
+    topics = pd.read_csv(REPO / "data" / meta["dataset"] / "topics.csv", dtype=str, keep_default_na=False)
+    by_id = {r.id: r for r in topics.itertuples(index=False)}
+    rng = np.random.default_rng(SEED + 1)
+    picked = []
+    for row in rng.permutation(len(topics))[:count]:
+        t = topics.iloc[int(row)]
+        chain, parent, seen = [], t["parent"], {t["id"]}
+        while parent and parent in by_id and parent not in seen:
+            seen.add(parent)
+            chain.append(by_id[parent])
+            parent = by_id[parent].parent
+        # Studio numbers ancestors from the root (level 0) down to the parent.
+        ancestors = [{"id": a.id, "title": a.title, "description": a.description, "level": len(chain) - 1 - i}
+                     for i, a in enumerate(chain)]
+        picked.append({"row": int(row), "topic": {"id": t["id"], "channel_id": t.get("channel", "") or "bench",
+                                                  "title": t["title"], "description": t["description"],
+                                                  "language": t["language"], "ancestors": ancestors}})
+    path.write_text(json.dumps(picked, ensure_ascii=False))
+    return path
+
+
 def numpy_exact_rates(choice: dict, meta: dict) -> list:
     """Reference exact search: numpy float32 brute force, one query at a time and 500 at once."""
     out = vectors_dir(choice)
@@ -168,6 +199,7 @@ def numpy_exact_rates(choice: dict, meta: dict) -> list:
 def main() -> int:
     choice = read_choice()
     meta = prepare(choice)
+    studio_topics(choice, meta)
     write_result("vectors", {"bundle": choice, "meta": meta, "numpy_exact": numpy_exact_rates(choice, meta)})
     return 0
 

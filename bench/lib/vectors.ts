@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LanguagePartition } from '../../services/recommender/src/index/partition.js';
 import { DEFAULT_INDEX_OPTIONS, type IndexOptions, type ItemMeta } from '../../services/recommender/src/index/types.js';
-import { OUT, readJson, type BundleChoice } from './common.js';
+import { OUT, bundleChoice, readJson, type BundleChoice } from './common.js';
 
 export interface VectorsMeta {
   dataset: string;
@@ -33,6 +33,15 @@ export function vectorsDir(choice: BundleChoice): string {
 function readF32(file: string): Float32Array {
   const buf = fs.readFileSync(file);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+}
+
+/** Where bench/index.ts caches built HNSW graphs (with their measured build time) for these vectors. */
+export function cacheDir(): string {
+  return path.join(OUT, 'index-cache', path.basename(vectorsDir(bundleChoice())));
+}
+
+export function graphFile(n: number, M: number, efConstruction: number): string {
+  return path.join(cacheDir(), `n${n}-M${M}-efc${efConstruction}.hnsw`);
 }
 
 export class BenchVectors {
