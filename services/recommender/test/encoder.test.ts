@@ -25,27 +25,33 @@ test('token ids equal the golden ones (prefix, special tokens, truncation to max
   }
 });
 
-// Python (onnxruntime) and Node (onnxruntime-node) may ship different ORT versions: fp32 graphs agree
-// to float rounding (1e-4), while int8 kernels may differ by version, so int8 is held to cosine ≥ 0.999.
+// Python (onnxruntime 1.32) and Node (onnxruntime-node 1.30) ship different ORT versions: fp32 graphs
+// agree to float rounding (1e-4); int8 kernels may differ between versions, so int8 is held to
+// cosine >= 0.999. The golden vectors were computed as ONE padded batch of all records, and dynamic
+// int8 quantisation picks its activation scale per batch tensor, so int8 vectors depend on their
+// batch-mates: the comparison runs the same batch. fp32 is also checked text by text through the
+// dynamic batcher (fp32 does not depend on batch-mates beyond rounding).
 test('embeddings match golden: fp32 variants within 1e-4, int8 variants cosine >= 0.999', async () => {
   const base = await loadBundle(tinyBundle());
   const golden = readGolden(base);
   for (const variant of Object.keys(base.manifest.variants)) {
     const b = await loadBundle(tinyBundle(), { variant });
     const enc = await open(b);
-    const withVariant = golden.filter((g) => g.embeddings[variant]);
-    assert.ok(withVariant.length > 0, `golden has no embeddings for variant ${variant}`);
+    assert.ok(golden.every((g) => g.embeddings[variant]), `golden lacks embeddings for variant ${variant}`);
     const isInt8 = /int8/.test(variant) || /int8/.test(b.variantInfo.precision ?? '');
-    for (const g of withVariant) {
-      const [e] = await enc.embed([g.text], g.kind);
+    const asGolden = await enc.embedBatch(golden.map((g) => g.token_ids));
+    const oneByOne = isInt8 ? [] : await Promise.all(golden.map(async (g) => (await enc.embed([g.text], g.kind))[0]));
+    golden.forEach((g, k) => {
       const want = g.embeddings[variant];
-      assert.equal(e.length, want.length);
-      if (isInt8) assert.ok(cosine(e, want) >= 0.999, `${variant} ${g.kind}: cosine ${cosine(e, want)}`);
+      assert.equal(asGolden[k].length, want.length);
+      if (isInt8) assert.ok(cosine(asGolden[k], want) >= 0.999, `${variant} ${g.kind}: cosine ${cosine(asGolden[k], want)}`);
       else {
-        const maxDiff = Math.max(...want.map((x, i) => Math.abs(x - e[i])));
-        assert.ok(maxDiff <= 1e-4, `${variant} ${g.kind}: max |diff| ${maxDiff}`);
+        for (const got of [asGolden[k], oneByOne[k]]) {
+          const maxDiff = Math.max(...want.map((x, i) => Math.abs(x - got[i])));
+          assert.ok(maxDiff <= 1e-4, `${variant} ${g.kind}: max |diff| ${maxDiff}`);
+        }
       }
-    }
+    });
   }
 });
 
