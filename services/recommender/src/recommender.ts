@@ -122,18 +122,15 @@ export interface RankRequest {
  * (ties: earlier language in the list, then insertion order), cut to maxCandidates, then Contract 4.
  */
 export function rankAndSelect(index: ContentIndex, queries: readonly Float32Array[], req: RankRequest, observer?: StageObserver): SearchHit[] {
-  const depth = req.params.maxCandidates ?? Number.MAX_SAFE_INTEGER;
+  const depth = req.params.maxCandidates ?? Math.max(index.size, 1); // null = uncapped: every item
+  const filter = req.channels ? { channels: req.channels } : undefined;
   const t0 = performance.now();
-  let hits: SearchHit[] = [];
-  let merged: { hit: SearchHit; lang: number }[] = [];
+  const merged: { hit: SearchHit; lang: number }[] = [];
   req.languages.forEach((lang, li) => {
-    for (const hit of index.search(lang, queries, Math.min(depth, Math.max(index.size, 1)), req.channels ? { channels: req.channels } : undefined)) {
-      merged.push({ hit, lang: li });
-    }
+    for (const hit of index.search(lang, queries, depth, filter)) merged.push({ hit, lang: li });
   });
   if (req.languages.length > 1) merged.sort((a, b) => b.hit.score - a.hit.score || a.lang - b.lang || a.hit.row - b.hit.row);
-  merged = merged.slice(0, depth);
-  hits = merged.map((m) => m.hit);
+  const hits = merged.slice(0, depth).map((m) => m.hit);
   const t1 = performance.now();
   observer?.stage('search', (t1 - t0) / 1000);
   const ranked = hits.map((h, i) => ({ index: i, score: h.score }));
