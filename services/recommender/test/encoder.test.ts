@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBundle, readGolden, type Bundle } from '../src/bundle/index.js';
-import { Encoder, packBatches } from '../src/encoder/index.js';
+import { Encoder, packBatches, TokenBudgetBatcher } from '../src/encoder/index.js';
 import type { StageObserver } from '../src/types.js';
 import { captureLogger, cosine, tinyBundle } from './core-fixtures.js';
 
@@ -72,6 +72,46 @@ test('packBatches keeps batch size × longest length within the token budget', (
   const batches = packBatches(seqs, 80);
   assert.deepEqual(batches.map((b) => b.map((s) => s.ids.length)), [[40, 35], [30, 10], [10, 9, 3, 1]]);
   assert.deepEqual(packBatches([{ ids: new Array(200).fill(1) }, { ids: [1] }], 80).map((b) => b.length), [1, 1]);
+});
+
+/** A fake model: each sequence's "embedding" is [its first id]; records every batch it runs. */
+function fakeRunner(delayMs: number) {
+  const batches: { at: number; seqs: number[][] }[] = [];
+  const run = async (seqs: number[][]) => {
+    batches.push({ at: performance.now(), seqs });
+    await new Promise((r) => setTimeout(r, delayMs));
+    return seqs.map((s) => Float32Array.of(s[0]));
+  };
+  return { run, batches };
+}
+
+test('batcher: a lone small request waits at most maxBatchWaitMs; a full budget runs at once', async () => {
+  const slow = fakeRunner(0);
+  const b1 = new TokenBudgetBatcher(slow.run, { maxBatchTokens: 1000, maxBatchWaitMs: 40 });
+  const t0 = performance.now();
+  assert.deepEqual(Array.from(await b1.submit([7, 1, 1])), [7]);
+  const waited = slow.batches[0].at - t0;
+  assert.ok(waited >= 35 && waited < 400, `ran after ${waited.toFixed(1)} ms`);
+  const fast = fakeRunner(0);
+  const b2 = new TokenBudgetBatcher(fast.run, { maxBatchTokens: 6, maxBatchWaitMs: 5000 });
+  const t1 = performance.now();
+  const out = await b2.submitMany([[1, 0, 0], [2, 0, 0], [3]]);
+  assert.deepEqual(out.map((v) => v[0]), [1, 2, 3]); // input order kept
+  assert.ok(fast.batches[0].at - t1 < 1000, 'a full budget must not wait for the timer');
+});
+
+test('batcher: a small request arriving during a bulk one is served within about one batch', async () => {
+  const fake = fakeRunner(15);
+  const batcher = new TokenBudgetBatcher(fake.run, { maxBatchTokens: 100, maxBatchWaitMs: 1 });
+  const bulk = batcher.submitMany(Array.from({ length: 100 }, (_, i) => [1000 + i, ...new Array(9).fill(0)])); // 10 batches of 10
+  await new Promise((r) => setTimeout(r, 5)); // the first bulk batch is running
+  const small = batcher.submitMany([[42, 0, 0]]);
+  const [bulkOut, smallOut] = await Promise.all([bulk, small]);
+  const smallBatch = fake.batches.findIndex((b) => b.seqs.some((x) => x[0] === 42)) + 1;
+  assert.equal(smallOut[0][0], 42);
+  assert.deepEqual(bulkOut.map((v) => v[0]), Array.from({ length: 100 }, (_, i) => 1000 + i));
+  assert.ok(smallBatch === 2, `the small request ran in batch ${smallBatch} of ${fake.batches.length}`);
+  for (const b of fake.batches) assert.ok(b.seqs.length * Math.max(...b.seqs.map((x) => x.length)) <= 100);
 });
 
 test('concurrent requests are batched together under the token budget, with stage timings', async () => {

@@ -1,8 +1,11 @@
 // Dynamic batching by a token budget. Sequences from concurrent requests are pooled; a batch runs
-// when the pooled padded size reaches `maxBatchTokens` or when the oldest sequence has waited
-// `maxBatchWaitMs`. Inside a flush the sequences are sorted by length (longest first) and packed so
-// that batch size × longest length ≤ maxBatchTokens, which keeps padding small. One batch runs at a
-// time (ONNX Runtime already uses every intra-op thread); arrivals during a run join the next flush.
+// when the pooled size reaches `maxBatchTokens` or when the oldest sequence has waited
+// `maxBatchWaitMs`. One batch runs at a time (ONNX Runtime already uses every intra-op thread).
+//
+// Each batch is formed fairly: every waiting request gets an equal share of the token budget (its
+// longest sequences first, at least one), the union is sorted by length and packed so that batch
+// size × longest length ≤ maxBatchTokens (little padding). A bulk request of thousands of texts
+// therefore cannot hold a one-topic request back for more than about one batch.
 
 export interface BatchRunner {
   /** Embeds one padded batch; returns one vector per sequence, in order. */
@@ -18,6 +21,7 @@ export interface BatcherOptions {
 
 interface Job {
   ids: number[];
+  request: number;
   enqueued: number;
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
@@ -43,27 +47,46 @@ export function packBatches<T extends { ids: number[] }>(sorted: readonly T[], m
   return out;
 }
 
+const tokens = (j: { ids: number[] }) => Math.max(1, j.ids.length);
+
 export class TokenBudgetBatcher {
+  /** Waiting sequences in arrival order; each request's own sequences longest first. */
   private pending: Job[] = [];
   private pendingTokens = 0;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private nextRequest = 1;
 
   constructor(
     private readonly run: BatchRunner,
     private readonly opts: BatcherOptions,
   ) {}
 
-  submit(ids: number[]): Promise<Float32Array> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ids, enqueued: performance.now(), resolve, reject });
-      this.pendingTokens += Math.max(1, ids.length);
-      this.schedule();
+  /** Embeds the sequences of one request; vectors in input order. */
+  submitMany(seqs: readonly number[][]): Promise<Float32Array[]> {
+    const request = this.nextRequest++;
+    const now = performance.now();
+    const results: Promise<Float32Array>[] = new Array(seqs.length);
+    const jobs: Job[] = seqs.map((ids, i) => {
+      let job!: Job;
+      results[i] = new Promise<Float32Array>((resolve, reject) => (job = { ids, request, enqueued: now, resolve, reject }));
+      return job;
     });
+    jobs.sort((a, b) => b.ids.length - a.ids.length);
+    for (const j of jobs) {
+      this.pending.push(j);
+      this.pendingTokens += tokens(j);
+    }
+    this.schedule();
+    return Promise.all(results);
+  }
+
+  submit(ids: number[]): Promise<Float32Array> {
+    return this.submitMany([ids]).then((v) => v[0]);
   }
 
   private schedule(): void {
-    if (this.running) return; // the run loop picks pending work up when the current batch ends
+    if (this.running || this.pending.length === 0) return; // the run loop picks pending work up when the current batch ends
     if (this.pendingTokens >= this.opts.maxBatchTokens) {
       this.clearTimer();
       void this.drain();
@@ -80,42 +103,60 @@ export class TokenBudgetBatcher {
     this.timer = null;
   }
 
+  /** The next batch: an equal token share per waiting request, packed longest first. */
+  private nextBatch(): Job[] {
+    const requests = new Map<number, Job[]>();
+    for (const j of this.pending) {
+      const list = requests.get(j.request);
+      if (list) list.push(j);
+      else requests.set(j.request, [j]);
+    }
+    const share = this.opts.maxBatchTokens / requests.size;
+    const candidates: Job[] = [];
+    for (const jobs of requests.values()) {
+      let used = 0;
+      for (const j of jobs) {
+        if (used > 0 && used + tokens(j) > share) break;
+        candidates.push(j);
+        used += tokens(j);
+      }
+    }
+    candidates.sort((a, b) => b.ids.length - a.ids.length || a.request - b.request);
+    return packBatches(candidates, this.opts.maxBatchTokens)[0];
+  }
+
   private async drain(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.clearTimer();
     try {
       while (this.pending.length > 0) {
-        const jobs = this.pending.sort((a, b) => b.ids.length - a.ids.length);
-        const batches = packBatches(jobs, this.opts.maxBatchTokens);
-        // Run one batch, then re-pack with whatever arrived meanwhile: a small request arriving
-        // during a huge one gets into the next batch by length instead of waiting for the whole lot.
-        const batch = batches[0];
+        const batch = this.nextBatch();
         const taken = new Set(batch);
-        this.pending = jobs.filter((j) => !taken.has(j));
-        this.pendingTokens = this.pending.reduce((s, j) => s + Math.max(1, j.ids.length), 0);
-        const longest = Math.max(1, batch[0].ids.length);
+        this.pending = this.pending.filter((j) => !taken.has(j));
+        for (const j of batch) this.pendingTokens -= tokens(j);
+        const longest = tokens(batch[0]);
         const now = performance.now();
-        let oldestInBatch = now;
-        for (const j of batch) oldestInBatch = Math.min(oldestInBatch, j.enqueued);
-        const waited = (now - oldestInBatch) / 1000;
-        this.opts.onBatch?.(batch.length, longest * batch.length, waited);
+        let oldest = now;
+        for (const j of batch) oldest = Math.min(oldest, j.enqueued);
+        this.opts.onBatch?.(batch.length, longest * batch.length, (now - oldest) / 1000);
         try {
           const out = await this.run(batch.map((j) => j.ids), longest);
           batch.forEach((j, i) => j.resolve(out[i]));
         } catch (err) {
           batch.forEach((j) => j.reject(err));
         }
-        // Not yet a full batch and nothing is overdue: give stragglers the bounded wait.
+        // Less than a full batch left and none of it overdue: give stragglers the bounded wait.
         if (this.pendingTokens < this.opts.maxBatchTokens && this.pending.length > 0) {
-          let oldest = Infinity;
-          for (const j of this.pending) oldest = Math.min(oldest, j.enqueued);
-          if (performance.now() - oldest < this.opts.maxBatchWaitMs) break;
+          let first = Infinity;
+          for (const j of this.pending) first = Math.min(first, j.enqueued);
+          if (performance.now() - first < this.opts.maxBatchWaitMs) break;
         }
       }
     } finally {
       this.running = false;
     }
-    if (this.pending.length > 0) this.schedule();
+    this.schedule();
   }
 
   close(): void {

@@ -137,7 +137,7 @@ export class Encoder {
   }
 
   embedIds(ids: readonly number[][]): Promise<Float32Array[]> {
-    return Promise.all(ids.map((s) => this.batcher.submit(s)));
+    return this.batcher.submitMany(ids);
   }
 
   /** One inference over exactly these sequences (padded to the longest), bypassing the batcher: the
