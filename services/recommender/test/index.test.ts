@@ -226,3 +226,17 @@ test('HNSW recall@10 >= 0.99 at the configured ef on real embeddings (tiny bundl
     await enc.close();
   }
 });
+
+test('a damaged snapshot is refused naming the file', () => {
+  const dir = tmpdir();
+  const idx = new ContentIndex([ID], { exactBelow: 50 });
+  idx.upsert(clustered(80, DIM, 4).map((v, i) => ({ meta: item(`c${i}`), vectors: [v] })));
+  writeSnapshot(idx, dir);
+  const snap = currentSnapshotDir(dir)!;
+  fs.writeFileSync(path.join(snap, 'lang-0000.space0.f32'), Buffer.alloc(12));
+  assert.throws(() => readSnapshot(dir, [ID]), (e: unknown) => e instanceof ArtifactError && /lang-0000\.space0\.f32: 12 bytes, expected 80 rows/.test(e.message));
+  fs.rmSync(path.join(snap, 'lang-0000.space0.f32'));
+  assert.throws(() => readSnapshot(dir, [ID]), (e: unknown) => e instanceof ArtifactError && /space0\.f32: missing/.test(e.message));
+  fs.writeFileSync(path.join(snap, 'lang-0000.items.json'), '[{');
+  assert.throws(() => readSnapshot(dir, [ID]), (e: unknown) => e instanceof ArtifactError && /items\.json: unreadable/.test(e.message));
+});

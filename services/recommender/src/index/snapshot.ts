@@ -30,7 +30,7 @@ interface SnapshotManifest {
 function writeFileSynced(file: string, data: string | Uint8Array): void {
   const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, data);
+    fs.writeFileSync(fd, data); // loops until every byte is written
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -123,6 +123,14 @@ export function writeSnapshot(index: ContentIndex, indexPath: string, hooks: Wri
   return version;
 }
 
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ArtifactError(`${file}: unreadable index snapshot file (${(err as Error).message})`);
+  }
+}
+
 function readManifest(dir: string): SnapshotManifest {
   const file = path.join(dir, 'snapshot.json');
   let m: SnapshotManifest;
@@ -163,18 +171,26 @@ export function readSnapshot(indexPath: string, identities: readonly SpaceIdenti
   for (const lang of m.languages) {
     const p = new LanguagePartition(lang.language, index.dims, index.options);
     const itemsFile = path.join(dir, `${lang.prefix}.items.json`);
-    p.rows = JSON.parse(fs.readFileSync(itemsFile, 'utf8')) as (ItemMeta | null)[];
+    p.rows = readJson(itemsFile) as (ItemMeta | null)[];
     if (p.rows.length !== lang.rows) throw new ArtifactError(`${itemsFile}: ${p.rows.length} rows, snapshot.json says ${lang.rows}`);
     p.rows.forEach((meta, r) => meta && p.idToRow.set(meta.id, r));
     p.spaces.forEach((sp, s) => {
       const file = path.join(dir, `${lang.prefix}.space${s}.f32`);
+      if (!fs.existsSync(file)) throw new ArtifactError(`${file}: missing from the snapshot`);
       const buf = fs.readFileSync(file);
       if (buf.length !== lang.rows * sp.dim * 4) {
         throw new ArtifactError(`${file}: ${buf.length} bytes, expected ${lang.rows} rows × ${sp.dim} dims × 4`);
       }
       sp.ensureRows(lang.rows);
       sp.data.set(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
-      if (lang.kind === 'hnsw') p.attachGraph(s, path.join(dir, `${lang.prefix}.space${s}.hnsw`));
+      if (lang.kind === 'hnsw') {
+        const graph = path.join(dir, `${lang.prefix}.space${s}.hnsw`);
+        try {
+          p.attachGraph(s, graph);
+        } catch (err) {
+          throw new ArtifactError(`${graph}: unreadable HNSW graph (${(err as Error).message})`);
+        }
+      }
     });
     index.restorePartition(p);
   }
