@@ -255,14 +255,15 @@ class RecommenderImpl implements Recommender {
       params.minItems = Math.min(params.minItems, o.maxCandidates);
     }
     if (o.maxItems !== undefined && (!Number.isInteger(o.maxItems) || o.maxItems < 0)) throw new InputError('options.maxItems', 'must be an integer >= 0');
+    // An empty list means "not given" (default candidates / no channel restriction), not "nothing".
     let languages: string[] | undefined;
-    if (o.languages !== undefined) {
+    if (o.languages !== undefined && !(Array.isArray(o.languages) && o.languages.length === 0)) {
       languages = requireArray(o.languages, 'options.languages').map((l, i) => requireLanguage(l, `options.languages[${i}]`));
       languages.forEach((l, i) => this.checkCandidateLanguage(l, `options.languages[${i}]`));
       languages = [...new Set(languages)];
     }
     let channels: Set<string> | undefined;
-    if (o.channels !== undefined) {
+    if (o.channels !== undefined && !(Array.isArray(o.channels) && o.channels.length === 0)) {
       channels = new Set(requireArray(o.channels, 'options.channels').map((c, i) => requireString(c, `options.channels[${i}]`, { nonEmpty: true })!));
     }
     return { params, languages, channels, overrideThreshold: o.overrideThreshold === true, maxItems: o.maxItems };

@@ -71,6 +71,8 @@ test('recommend: candidates of the topic language, ranked, margin cut, options',
   const [videos] = await rec.recommend([topic], { channels: ['videos'], overrideThreshold: true });
   assert.equal(videos.recommendations.length, subjects.length);
   assert.ok(videos.recommendations.every((r) => r.channelId === 'videos' && r.kind === 'video'));
+  const [noFilter] = await rec.recommend([topic], { channels: [], languages: [], overrideThreshold: true });
+  assert.deepEqual(noFilter, all); // empty lists mean "not given"
   const [both] = await rec.recommend([topic], { languages: ['en', 'fr'], overrideThreshold: true });
   assert.equal(both.recommendations.length, content.length + french.length);
   assert.ok(both.recommendations.some((r) => r.language === 'fr'));
