@@ -240,3 +240,27 @@ test('a damaged snapshot is refused naming the file', () => {
   fs.writeFileSync(path.join(snap, 'lang-0000.items.json'), '[{');
   assert.throws(() => readSnapshot(dir, [ID]), (e: unknown) => e instanceof ArtifactError && /items\.json: unreadable/.test(e.message));
 });
+
+test('ensemble spaces on HNSW: every proposal is rescored by the exact mean; top-10 equals exact search', () => {
+  const ID2 = { ...ID, name: 'second', sha256: 'd'.repeat(64), dim: 12 };
+  const idx = new ContentIndex([ID, ID2], { exactBelow: 100 });
+  const a = clustered(600, DIM, 12, 31);
+  const b = clustered(600, 12, 12, 32);
+  idx.upsert(a.map((v, i) => ({ meta: item(`c${i}`), vectors: [v, b[i]] })));
+  assert.equal(idx.languages()[0].kind, 'hnsw');
+  let same = 0;
+  const qa = clustered(30, DIM, 12, 33);
+  const qb = clustered(30, 12, 12, 34);
+  for (let i = 0; i < 30; i++) {
+    const approx = idx.search('en', [qa[i], qb[i]], 10);
+    const exact = idx.searchExact('en', [qa[i], qb[i]], 10);
+    for (const h of approx) {
+      const e = exact.find((x) => x.item.id === h.item.id);
+      if (e) {
+        same++;
+        assert.equal(h.score, e.score); // identical arithmetic on both paths
+      }
+    }
+  }
+  assert.ok(same / 300 >= 0.95, `overlap ${same / 300}`);
+});

@@ -174,14 +174,19 @@ export class LanguagePartition {
   /**
    * Top-k by (mean) cosine. HNSW partitions: each space's graph proposes candidates, which are
    * rescored exactly from the stored vectors (so scores do not depend on the search path and an
-   * ensemble's mean is exact for every proposed item). With a channel filter the graph search
+   * ensemble's mean is exact for every proposed item; each space then proposes efSearch items, not
+   * just k). With a channel filter the graph search
    * over-fetches; when too few proposals survive the filter, the exact search over the filtered
    * rows answers instead.
    */
   search(queries: readonly Float32Array[], k: number, filter?: SearchFilter, efSearch = this.opts.hnswEfSearch): SearchHit[] {
     if (k <= 0 || this.live === 0) return [];
     if (this.kind === 'exact') return this.searchExact(queries, k, filter);
-    const fetch = Math.min(this.rows.length, filter?.channels ? k * this.opts.filterOverfetch : k);
+    let fetch = filter?.channels ? k * this.opts.filterOverfetch : k;
+    // Ensembles: the best items by MEAN cosine need not be in any single space's top k, so each
+    // space proposes a whole beam (efSearch items cost about the same search as k).
+    if (this.spaces.length > 1) fetch = Math.max(fetch, efSearch);
+    fetch = Math.min(this.rows.length, fetch);
     const proposed = new Set<number>();
     this.spaces.forEach((sp, s) => {
       sp.hnsw!.setEf(Math.max(efSearch, fetch));
