@@ -76,7 +76,7 @@ test: test-python test-node test-deploy
 test-python: venv
 	cd training && $(PY) -m pytest -q
 
-test-node: node tiny-bundle
+test-node: node datasets tiny-bundle
 	npm test -w services/recommender
 
 test-deploy:
