@@ -118,8 +118,9 @@ check "Dockerfile essentials checker catches broken Dockerfiles (mutation tests)
   "$PY" -m unittest -q "$TEST_DIR/test_dockerfile_checks.py"
 
 # Replays the Dockerfile's build stage on the working tree: the same tsconfig, the same asset copy.
+IMAGE_APP="$WORK/image-app"
 image_build_replay() {
-  local app="$WORK/image-app"
+  local app="$IMAGE_APP"
   mkdir -p "$app/services/recommender" "$app/config"
   cp -r "$ROOT/services/recommender/src" "$ROOT/services/recommender/tsconfig.json" \
         "$ROOT/services/recommender/package.json" "$app/services/recommender/"
@@ -151,6 +152,11 @@ fi
 
 check "image scripts: healthcheck.mjs and fetch-archive.mjs against a local HTTP server" \
   node --test "$TEST_DIR/docker_scripts.test.mjs"
+# The compiled code with the chart's settings: server to /readyz + HEALTHCHECK + SIGTERM, and the
+# batch Jobs' scripts with the real CLI on the tiny bundle (sharded + merged == unsharded).
+check "image smoke: compiled server with the Deployment's env; batch Job scripts with the real CLI" \
+  env APP_DIR="$IMAGE_APP" TINY_BUNDLE="$ROOT/artifacts/tiny-bundle" HELM="$HELM" K8S_VERSION="${K8S_VERSIONS[-1]}" \
+  PYTHONPATH="$TEST_DIR" "$PY" -m unittest -q image_smoke
 
 # ------------------------------------------------------------------------------------- Helm chart
 echo
