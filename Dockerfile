@@ -54,11 +54,13 @@ RUN /app/node_modules/.bin/tsc -p tsconfig.build.json \
 FROM toolchain AS prod-deps
 ARG TARGETARCH
 # Production dependencies only. onnxruntime-node ships binaries for five platforms (~290 MB); keep
-# the one this image runs on, then prove both native addons still load.
+# the one this image runs on, then prove both native addons still load. The workspace's own
+# node_modules folder (packages npm could not hoist) must exist for the runtime stage to copy it.
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev \
  && case "${TARGETARCH:-amd64}" in amd64) ort_arch=x64 ;; *) ort_arch="${TARGETARCH}" ;; esac \
  && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/${ort_arch}" -exec rm -rf {} + \
- && node -e "require('onnxruntime-node'); require('hnswlib-node')"
+ && node -e "require('onnxruntime-node'); require('hnswlib-node')" \
+ && mkdir -p services/recommender/node_modules
 
 FROM base AS runtime-common
 # tini as PID 1 forwards SIGTERM to node (so in-flight requests drain) and reaps zombies.
@@ -76,6 +78,8 @@ ENV NODE_ENV=production \
 COPY package.json ./
 COPY services/recommender/package.json services/recommender/
 COPY --from=prod-deps /app/node_modules/ node_modules/
+# npm keeps a workspace's own copy of a package whose version conflicts with the hoisted one here.
+COPY --from=prod-deps /app/services/recommender/node_modules/ services/recommender/node_modules/
 COPY --from=build /app/services/recommender/dist/ services/recommender/dist/
 COPY config/defaults.json config/
 COPY proto/ proto/
