@@ -254,7 +254,8 @@ def service_section(service: dict) -> str:
 
 def index_section(index: dict, vectors: Optional[dict]) -> str:
     rows = [[f"{r['n']:,}", r["M"], r["efConstruction"], r["efSearch"], r["k"], fmt(r["recall"], 4), fmt(r["p50_ms"], 2),
-             fmt(r["p99_ms"], 2), fmt(r["qps"], 0), fmt(r["build_s"], 0), fmt(r["graph_file_mb"], 0), fmt(r["build_rss_delta_mb"], 0)]
+             fmt(r["p99_ms"], 2), fmt(r["qps"], 0), fmt(r["build_s"], 0), fmt(r["graph_file_mb"], 0),
+             fmt(r["graph_file_mb"] + r["vectors_mb"], 0)]
             for r in index["hnsw"]]
     ex_rows = [[f"{e['n']:,}", fmt(e["p50_ms"], 1), fmt(e["qps"], 1)] for e in index["exact"]]
     np_rows = {r["n"]: r for r in (vectors or {}).get("numpy_exact", [])}
@@ -268,9 +269,11 @@ def index_section(index: dict, vectors: Optional[dict]) -> str:
             "(the first 10k / 66k / 150k rows). Recall@k = overlap with the exact top-k (numpy float32). Build time and "
             "memory were measured when each graph was built and cached (bench/out/index-cache; built "
             f"{built[0][:16] if built else '–'}…{built[-1][:16] if built else ''} UTC; `node --import tsx bench/index.ts --rebuild` "
-            "re-measures); hnswlib keeps its own copy of the vectors inside the graph, and the service keeps another "
-            "(vectors MB = n × dim × 4 each).\n\n"
-            + table(["items", "M", "efC", "efSearch", "k", "recall", "p50 ms", "p99 ms", "q/s", "build s", "graph MB", "build RSS +MB"], rows)
+            "re-measures). Memory: \"graph MB\" is hnswlib's serialised index, which is its in-memory layout "
+            "(its own copy of the vectors plus the links); the service keeps a second float32 copy of the vectors "
+            "for exact rescoring, so \"index MB\" = graph + n × dim × 4 bytes. (Process RSS deltas, also recorded in "
+            "the JSON, are unusable here: the garbage collector returns memory during the build.)\n\n"
+            + table(["items", "M", "efC", "efSearch", "k", "recall", "p50 ms", "p99 ms", "q/s", "build s", "graph MB", "index MB"], rows)
             + "\n\nExact search (the service's brute force below `exact_below` items, k=128) and numpy float32 for reference:\n\n"
             + table(["items", "service exact p50 ms", "service exact q/s", "numpy q/s (one at a time)", "numpy q/s (500 batched)"], ex_rows))
 

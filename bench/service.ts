@@ -26,7 +26,8 @@ import { createRecommender, rankAndSelect } from '../services/recommender/src/re
 import { OUT, REPO, THREADS, bundleChoice, loadAverage, log, summarize, writeResult } from './lib/common.js';
 import { BenchVectors, graphFile, vectorsDir } from './lib/vectors.js';
 
-const N_ITEMS = 150_000;
+// 150k by default; a smaller count (e.g. 10000) makes a quick smoke run.
+const N_ITEMS = Number(process.env.BENCH_SERVICE_ITEMS ?? '150000');
 const CONCURRENCY = [1, 8, 32];
 const DURATION_S = Number(process.env.BENCH_SERVICE_SECONDS ?? '8');
 const MAX_GRPC_REQUESTS = 20_000;

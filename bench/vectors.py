@@ -144,9 +144,20 @@ def prepare(choice: dict) -> dict:
     return meta
 
 
+def studio_uuid(value: str) -> str:
+    """Studio sends version-4 UUIDs as ids; dataset ids are mapped to stable ones (sha256-derived)."""
+    import hashlib
+    import uuid
+
+    raw = bytearray(hashlib.sha256(value.encode("utf-8")).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
 def studio_topics(choice: dict, meta: dict, count: int = 256) -> Path:
     """Studio-shaped /recommend topics (real titles, descriptions and ancestor chains) of the benchmark
-    dataset, each with its row in topics.f32 (its precomputed vector)."""
+    dataset, each with its row in topics.f32 (its precomputed vector). Ids become UUIDs as Studio's."""
     import pandas as pd
 
     out = vectors_dir(choice)
@@ -166,9 +177,10 @@ def studio_topics(choice: dict, meta: dict, count: int = 256) -> Path:
             chain.append(by_id[parent])
             parent = by_id[parent].parent
         # Studio numbers ancestors from the root (level 0) down to the parent.
-        ancestors = [{"id": a.id, "title": a.title, "description": a.description, "level": len(chain) - 1 - i}
+        ancestors = [{"id": studio_uuid(a.id), "title": a.title, "description": a.description, "level": len(chain) - 1 - i}
                      for i, a in enumerate(chain)]
-        picked.append({"row": int(row), "topic": {"id": t["id"], "channel_id": t.get("channel", "") or "bench",
+        picked.append({"row": int(row), "source_id": t["id"],
+                       "topic": {"id": studio_uuid(t["id"]), "channel_id": studio_uuid(t.get("channel", "") or "bench"),
                                                   "title": t["title"], "description": t["description"],
                                                   "language": t["language"], "ancestors": ancestors}})
     path.write_text(json.dumps(picked, ensure_ascii=False))
