@@ -79,7 +79,7 @@ test-python: venv
 test-node: node datasets tiny-bundle
 	npm test -w services/recommender
 
-test-deploy:
+test-deploy: node tiny-bundle
 	bash deploy/test/validate.sh
 
 bench: setup
