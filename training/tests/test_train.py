@@ -195,3 +195,31 @@ def test_cli_prints_the_resolved_config(capsys):
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["epochs"] == 3 and printed["mixed_precision"] == "bf16"
     assert main(["--set", "nonsense=1"]) == 2
+
+
+def test_gpu_experiment_script_dry_run(tmp_path):
+    """training/scripts/gpu_experiments.py end to end on CPU (tiny backbone, 2 steps), as the lead will run
+    it on the GPU machine: real CLI subprocesses, metrics copied, summary written."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gpu_experiments.py"
+    spec = importlib.util.spec_from_file_location("gpu_experiments", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = tmp_path / "data"
+    make_dataset(data / "oak", with_switch=False)
+    make_dataset(data / "openstax", seed=1)
+    out = tmp_path / "out"
+    rc = mod.main([str(out), "--data", str(data), "--dry-run", "--only", "openstax-no-switch"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert rc == 0, summary
+    runs = {r["run"]: r for r in summary["runs"]}
+    assert set(runs) == {"openstax-no-switch"}
+    for name, row in runs.items():
+        assert row["returncode"] == 0 and row["best_f2"] is not None and row["untrained_f2"] is not None
+        for f in ("metrics.json", "train_config.yaml", "report.json", "train.log"):
+            assert (out / name / f).exists(), (name, f)
+    cfg = yaml.safe_load((out / "openstax-no-switch" / "train_config.yaml").read_text())
+    assert cfg["pools"] == [0] and cfg["device"] == "cpu" and cfg["batch_size"] == 8
+    assert not any(p.name.endswith(".safetensors") for p in out.rglob("*"))  # checkpoints stay in --work
