@@ -31,6 +31,14 @@ def _resolve(path: Path | str) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path if (Path.cwd() / path).exists() else REPO_ROOT / path)
 
 
+def _display_path(path: Path) -> str:
+    """Relative to the repository root when inside it (manifests carry no machine paths)."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def checkpoint_fingerprint(ckpt: Path) -> str:
     """sha256 over the checkpoint's weights and metadata: identifies what a bundle was built from."""
     h = hashlib.sha256()
@@ -83,7 +91,7 @@ def make_bundle(args) -> dict:
 
     teacher = BiEncoder.from_checkpoint(ckpt).eval()
     models = {"full": teacher}
-    provenance = {"pipeline": "bundle make", "checkpoint": str(args.checkpoint), "teacher_fingerprint": fingerprint}
+    provenance = {"pipeline": "bundle make", "checkpoint": _display_path(ckpt), "teacher_fingerprint": fingerprint}
     if args.no_distill:
         provenance["distillation"] = "skipped (--no-distill): the bundle has full and int8 only"
         print("[bundle] --no-distill: skipping distillation; variants will be full and int8 only")
@@ -101,7 +109,7 @@ def make_bundle(args) -> dict:
         student = BiEncoder.from_checkpoint(distilled).eval()
         models["distilled"] = student
         meta = json.loads((distilled / CHECKPOINT_META).read_text(encoding="utf-8"))
-        provenance["distilled_checkpoint"] = str(distilled)
+        provenance["distilled_checkpoint"] = _display_path(distilled)
         provenance["distillation"] = meta.get("distillation", {})
 
     dataset, split = (Path(args.dataset) if args.dataset else None), args.split
@@ -118,7 +126,9 @@ def make_bundle(args) -> dict:
             def evaluate_fn(work: Path, manifest: dict) -> dict:
                 print(f"[bundle] evaluating {manifest['default_variant']} (ONNX Runtime) on {dataset.name}/{split}")
                 report = evaluate_bundle(work, dataset, split, variant=manifest["default_variant"], check=False)
-                return manifest_evaluation(report)
+                block = manifest_evaluation(report)
+                block["dataset_path"] = _display_path(dataset)
+                return block
     elif not args.no_evaluate:
         print("[bundle] no dataset known for this checkpoint (pass --dataset/--split): evaluation left null",
               file=sys.stderr)

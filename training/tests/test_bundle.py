@@ -205,3 +205,63 @@ def test_evaluate_uses_onnx_outputs_and_matches_pytorch(tmp_path, capsys):
 
     with pytest.raises(ValueError, match="no variant 'int4'"):
         bundle_cli.main(argv[:7] + ["--variant", "int4"])
+
+
+# ------------------------------------------------------------------------------------------ make
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from curriculum_training.tiny_pipeline import TINY_SETS, TINY_TRAIN, build_tiny_backbone_folder, write_tiny_dataset
+    from curriculum_training.train import Trainer
+    from curriculum_training.training_config import load_config
+
+    work = tmp_path_factory.mktemp("make")
+    data = write_tiny_dataset(work / "data" / "tiny")
+    backbone = build_tiny_backbone_folder(work / "bb")
+    cfg = load_config(None, None, TINY_SETS, {**TINY_TRAIN, "dataset": str(data), "backbone": str(backbone),
+                                              "out": str(work / "checkpoints" / "default")})
+    Trainer(cfg).train()
+    return work / "checkpoints" / "default"
+
+
+def test_make_goes_from_checkpoint_to_verified_bundle(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "bundles" / "default"
+    assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
+    assert verify_bundle(out) == []
+    m = read_manifest(out)
+    assert set(m["variants"]) == {"full", "distilled", "int8", "distilled-int8"}
+    assert m["variants"]["distilled"]["layers"] == 2  # distilled on the fly: no distilled checkpoint existed
+    assert (tiny_checkpoint.parent / "default-distilled" / "bi_encoder.json").exists()
+    ev = m["evaluation"]
+    assert ev["dataset"] == "tiny" and ev["split"] == "fold0" and ev["variant"] == "distilled-int8"
+    assert 0 <= ev["f2"] <= 1 and set(ev["per_language"]) <= {"en", "es", "ar"}
+    assert m["languages"] == ["ar", "en", "es"]
+    assert m["provenance"]["distillation"]["layers_kept"] == [1, 3]
+    capsys.readouterr()
+    # same checkpoint, valid bundle: kept
+    assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
+    assert "already there" in capsys.readouterr().out
+
+    # the measured table runs on what make produced (seed CPU path from the distilled checkpoint)
+    from curriculum_training.bundle_results import main as results_main
+    from curriculum_training.evaluation.results_doc import read_section, write_section
+
+    doc = tmp_path / "results.md"
+    write_section(doc, "baseline", "someone else's rows")
+    assert results_main(["--bundle", str(out), "--rounds", "1", "--speed-texts", "16", "--threads", "1",
+                         "--quant-compare", "all,attention", "--results", str(doc)]) == 0
+    section = read_section(doc, "bundle")
+    for row in ("| full |", "| distilled |", "| int8 |", "| distilled-int8 |", "| seed CPU path |", "| attention |"):
+        assert row in section
+    assert "python -m curriculum_training.bundle_results --bundle" in section
+    assert read_section(doc, "baseline") == "someone else's rows"
+
+
+def test_make_without_distillation_and_without_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "nodistill"
+    argv = ["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out), "--no-distill", "--no-evaluate"]
+    assert bundle_cli.main(argv) == 0
+    m = read_manifest(out)
+    assert set(m["variants"]) == {"full", "int8"} and m["default_variant"] == "int8"
+    assert m["evaluation"] is None and "skipped" in m["provenance"]["distillation"]
+    with pytest.raises(FileNotFoundError, match="make train"):
+        bundle_cli.main(["make", "--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "x")])
