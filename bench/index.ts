@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       p.searchExact([vectors.query(q)], kMax);
       exactMs.push(performance.now() - t0);
     }
-    const ex = { n, k: kMax, ...summarize(exactMs), qps: 1000 / (exactMs.reduce((a, b) => a + b, 0) / exactMs.length) };
+    const ex = { ...summarize(exactMs), n, k: kMax, qps: 1000 / (exactMs.reduce((a, b) => a + b, 0) / exactMs.length) };
     exact.push(ex);
     log(`exact n=${n}: p50 ${ex.p50_ms.toFixed(1)} ms, ${ex.qps.toFixed(1)} q/s`);
     for (const g of GRAPHS) {
@@ -123,8 +123,9 @@ async function main(): Promise<void> {
             recall += overlap(hits.map((h) => h.row), truth, q * kMax, k);
           }
           const r = {
+            ...summarize(ms),
             n, M: g.M, efConstruction: g.efConstruction, efSearch: Math.max(ef, k), k, recall: recall / nq, queries: nq,
-            ...summarize(ms), qps: 1000 / (ms.reduce((a, b) => a + b, 0) / ms.length),
+            qps: 1000 / (ms.reduce((a, b) => a + b, 0) / ms.length),
             build_s: build.build_s, build_rss_delta_mb: build.rss_delta_mb, graph_file_mb: build.graph_file_mb, built_at: build.built_at,
             vectors_mb: (n * vectors.meta.dim * 4) / 2 ** 20,
           };

@@ -22,7 +22,9 @@ import { studioTopicToInput, type StudioTopic } from '../services/recommender/sr
 import { RecommenderClient, RecommendRequest } from '../services/recommender/src/api/grpc/generated/curriculum/recommender/v1/recommender.js';
 import { loadBundle } from '../services/recommender/src/bundle/index.js';
 import { ContentIndex, currentSnapshotDir, writeSnapshot } from '../services/recommender/src/index/index.js';
-import { createRecommender, rankAndSelect } from '../services/recommender/src/recommender.js';
+import { createRecommender, rankAndSelect, type Recommender } from '../services/recommender/src/recommender.js';
+import type { SelectionParams } from '../services/recommender/src/selection/index.js';
+import type { TopicInput } from '../services/recommender/src/types.js';
 import { OUT, REPO, THREADS, bundleChoice, loadAverage, log, summarize, writeResult } from './lib/common.js';
 import { BenchVectors, graphFile, vectorsDir } from './lib/vectors.js';
 
@@ -69,7 +71,18 @@ async function ensureSnapshot(vectors: BenchVectors): Promise<string> {
   return indexPath;
 }
 
-async function components(indexPath: string, studio: StudioRow[]): Promise<object> {
+interface InProcess {
+  rec: Recommender;
+  index: ContentIndex;
+  topics: TopicInput[];
+  embedded: Float32Array[];
+  params: SelectionParams;
+  result: object;
+}
+
+const N_PAIRED = 100;
+
+async function components(indexPath: string, studio: StudioRow[]): Promise<InProcess> {
   const choice = bundleChoice();
   const rec = await createRecommender({ bundlePaths: [path.join(REPO, choice.path)], indexPath, intraOpThreads: THREADS, interOpThreads: 1 });
   // The index is not part of the RecommenderService interface; the implementation keeps it public.
@@ -77,7 +90,7 @@ async function components(indexPath: string, studio: StudioRow[]): Promise<objec
   const topics = studio.map((s) => studioTopicToInput(s.topic));
   const sel = rec.info().selection;
   const params = { margin: sel.margin, maxCandidates: sel.maxCandidates, minItems: sel.minItems };
-  const n = Math.min(topics.length, 100);
+  const n = Math.min(topics.length, N_PAIRED);
   const time = async (f: (i: number) => Promise<unknown> | unknown): Promise<number[]> => {
     await f(0);
     await f(1);
@@ -93,9 +106,77 @@ async function components(indexPath: string, studio: StudioRow[]): Promise<objec
   const embed = summarize(await time((i) => rec.embedTopics([topics[i]])));
   const search = summarize(await time((i) => rankAndSelect(index, [embedded[i]], { languages: [topics[i].language], params })));
   const recommend = summarize(await time((i) => rec.recommend([topics[i]])));
-  await rec.close();
   log(`in-process: embedTopics p50 ${embed.p50_ms.toFixed(2)} ms, rankAndSelect p50 ${search.p50_ms.toFixed(2)} ms, recommend p50 ${recommend.p50_ms.toFixed(2)} ms`);
-  return { topics: n, embed_topic: embed, search_select: search, recommend };
+  return { rec, index, topics, embedded, params, result: { topics: n, embed_topic: embed, search_select: search, recommend } };
+}
+
+/**
+ * What the API layer adds: the same topic answered in this process (no HTTP) and then by the server
+ * over HTTP, alternately, one at a time; the paired difference cancels most of the drift of a shared
+ * machine. Also the precise single-client HTTP latency (autocannon's histogram has 1 ms resolution).
+ */
+async function pairedOverhead(port: number, bodies: string[], inProcess: (i: number) => Promise<unknown>): Promise<object> {
+  const http: number[] = [];
+  const local: number[] = [];
+  const diff: number[] = [];
+  for (let i = -2; i < N_PAIRED; i++) {
+    const j = (i + bodies.length) % bodies.length;
+    const t0 = performance.now();
+    await inProcess(j);
+    const t1 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[j] });
+    await res.arrayBuffer();
+    const t2 = performance.now();
+    if (!res.ok) throw new Error(`POST /recommend answered ${res.status}`);
+    if (i < 0) continue; // warm-up
+    local.push(t1 - t0);
+    http.push(t2 - t1);
+    diff.push(t2 - t1 - (t1 - t0));
+  }
+  return { protocol: 'http-sequential', concurrency: 1, ...summarize(http), in_process: summarize(local), overhead: summarize(diff) };
+}
+
+// ---------------------------------------------------------------- the server's own accounting
+
+type Series = Map<string, number>;
+
+/** Prometheus text → series ("name{labels}" → value), for _sum and _count lines only. */
+async function scrape(port: number): Promise<Series> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Series = new Map();
+  for (const line of text.split('\n')) {
+    const m = /^(\w+_(?:sum|count))(\{[^}]*\})? ([-+\d.eE]+)$/.exec(line);
+    if (m) out.set(m[1] + (m[2] ?? ''), Number(m[3]));
+  }
+  return out;
+}
+
+function delta(before: Series, after: Series, name: string, labelMatch = ''): number {
+  let total = 0;
+  for (const [k, v] of after) if (k.startsWith(name + '{') || k === name) if (k.includes(labelMatch)) total += v - (before.get(k) ?? 0);
+  return total;
+}
+
+/**
+ * Per-request means from the server's metrics over one run: the server-side request time, the
+ * pipeline stages (tokenize, queue = batcher wait, inference, search, select) and the mean batch
+ * size; "api" = request time − the stages (routing, JSON, validation, mapping, serialisation).
+ * Stage times are summed per batch, so the split is exact when batches hold one request (1 client).
+ */
+function serverAccount(before: Series, after: Series, protocol: 'http' | 'grpc'): object {
+  const [name, match] = protocol === 'http' ? ['http_request_duration_seconds', 'route="/recommend"'] : ['grpc_server_handling_seconds', '"Recommend"'];
+  const count = delta(before, after, `${name}_count`, match);
+  if (count <= 0) return { requests: 0 };
+  const ms = (x: number) => (1000 * x) / count;
+  const stages: Record<string, number> = {};
+  for (const st of ['tokenize', 'queue', 'inference', 'search', 'select']) stages[st] = ms(delta(before, after, 'recommender_stage_duration_seconds_sum', `stage="${st}"`));
+  const requestMs = ms(delta(before, after, `${name}_sum`, match));
+  const batches = delta(before, after, 'recommender_batch_size_count');
+  return {
+    requests: count, request_ms: requestMs, stages_ms: stages,
+    api_ms: requestMs - Object.values(stages).reduce((a, b) => a + b, 0),
+    mean_batch_size: batches > 0 ? delta(before, after, 'recommender_batch_size_sum') / batches : null,
+  };
 }
 
 async function waitReady(child: ChildProcess, httpPort: number, what: string, timeoutMs = 600_000): Promise<void> {
@@ -139,19 +220,6 @@ async function httpLoad(port: number, bodies: string[], connections: number): Pr
   };
 }
 
-/** Precise sequential HTTP loop (autocannon's histogram has 1 ms resolution): p50 at one client. */
-async function httpSequential(port: number, bodies: string[], count = 100): Promise<object> {
-  const ms: number[] = [];
-  for (let i = -2; i < count; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[(i + bodies.length) % bodies.length] });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`POST /recommend answered ${res.status}`);
-    if (i >= 0) ms.push(performance.now() - t0);
-  }
-  return { protocol: 'http-sequential', concurrency: 1, ...summarize(ms) };
-}
-
 async function grpcLoad(port: number, requests: RecommendRequest[], concurrency: number): Promise<object> {
   // One channel per simulated client (like autocannon's connections).
   const clients = Array.from({ length: concurrency }, () => new RecommenderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
@@ -182,15 +250,22 @@ async function grpcLoad(port: number, requests: RecommendRequest[], concurrency:
   return { protocol: 'grpc', concurrency, ...summarize(ms), requests: ms.length, rps: ms.length / elapsed, errors };
 }
 
-async function loadRuns(label: string, httpPort: number, grpcPort: number, bodies: string[], grpcRequests: RecommendRequest[]): Promise<object[]> {
+async function loadRuns(label: string, httpPort: number, grpcPort: number, bodies: string[], grpcRequests: RecommendRequest[], inProcess: (i: number) => Promise<unknown>): Promise<object[]> {
   const runs: object[] = [];
-  const seq = await httpSequential(httpPort, bodies);
+  // The precomputed-vector server has no pipeline stages; its metrics still time the requests.
+  const measured = async <T extends object>(protocol: 'http' | 'grpc', run: () => Promise<T>): Promise<T & { server: object }> => {
+    const before = await scrape(httpPort);
+    const r = await run();
+    return { ...r, server: serverAccount(before, await scrape(httpPort), protocol) };
+  };
+  const seq = await measured('http', async () => (await pairedOverhead(httpPort, bodies, inProcess)) as { p50_ms: number; in_process: { p50_ms: number }; overhead: { p50_ms: number } });
   runs.push({ mode: label, ...seq });
+  log(`${label} sequential: HTTP p50 ${seq.p50_ms.toFixed(2)} ms, in-process p50 ${seq.in_process.p50_ms.toFixed(2)} ms, paired difference p50 ${seq.overhead.p50_ms.toFixed(2)} ms`);
   for (const c of CONCURRENCY) {
-    const h = (await httpLoad(httpPort, bodies, c)) as Record<string, number>;
+    const h = (await measured('http', () => httpLoad(httpPort, bodies, c))) as unknown as Record<string, number>;
     runs.push({ mode: label, ...h });
     log(`${label} http c=${c}: ${h.rps.toFixed(1)} req/s, p50 ${h.p50_ms} ms, p90 ${h.p90_ms} ms, p99 ${h.p99_ms} ms (non-2xx ${h.non2xx})`);
-    const g = (await grpcLoad(grpcPort, grpcRequests, c)) as Record<string, number>;
+    const g = (await measured('grpc', () => grpcLoad(grpcPort, grpcRequests, c))) as unknown as Record<string, number>;
     runs.push({ mode: label, ...g });
     log(`${label} grpc c=${c}: ${g.rps.toFixed(1)} req/s, p50 ${g.p50_ms.toFixed(2)} ms, p90 ${g.p90_ms.toFixed(2)} ms, p99 ${g.p99_ms.toFixed(2)} ms (errors ${g.errors})`);
   }
@@ -211,7 +286,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const inProcess = await components(indexPath, studio);
+  const local = await components(indexPath, studio);
   const runs: object[] = [];
 
   // Full path: the real service entry point.
@@ -226,7 +301,7 @@ async function main(): Promise<void> {
     await waitReady(server, httpPort, 'the service');
     const startS = (performance.now() - t0) / 1000;
     log(`service ready in ${startS.toFixed(1)} s (HTTP ${httpPort}, gRPC ${grpcPort})`);
-    runs.push(...(await loadRuns('full', httpPort, grpcPort, bodies, grpcRequests)));
+    runs.push(...(await loadRuns('full', httpPort, grpcPort, bodies, grpcRequests, (i) => local.rec.recommend([local.topics[i]]))));
     runs.push({ mode: 'full', protocol: 'startup', seconds: startS });
   } finally {
     await stop(server);
@@ -237,11 +312,13 @@ async function main(): Promise<void> {
   const pre = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, 'service_precomputed.ts'), indexPath, String(hp), String(gp)], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitReady(pre, hp, 'the precomputed-vector server');
-    runs.push(...(await loadRuns('precomputed', hp, gp, bodies, grpcRequests)));
+    const searchOnly = async (i: number) => rankAndSelect(local.index, [local.embedded[i % local.embedded.length]], { languages: [local.topics[i].language], params: local.params });
+    runs.push(...(await loadRuns('precomputed', hp, gp, bodies, grpcRequests, searchOnly)));
   } finally {
     await stop(pre);
   }
-  writeResult('service', { bundle: choice, items: N_ITEMS, graph: GRAPH, duration_s: DURATION_S, threads: THREADS, vectors: vectors.meta, in_process: inProcess, runs, load_average_before: loadBefore, load_average_after: loadAverage() });
+  await local.rec.close();
+  writeResult('service', { bundle: choice, items: N_ITEMS, graph: GRAPH, duration_s: DURATION_S, threads: THREADS, vectors: vectors.meta, in_process: local.result, runs, load_average_before: loadBefore, load_average_after: loadAverage() });
 }
 
 main().catch((err) => {
