@@ -79,6 +79,27 @@ def measure_speed(encoders: Dict[str, object], tokenizer, texts: Dict[str, List[
     return result
 
 
+def agreement(encoders: Dict[str, object], tokenizer, texts: Dict[str, List[str]], prefixes: dict,
+              variants: dict) -> Dict[str, dict]:
+    """Cosine of each quantised encoder's embeddings to its fp32 source's, on the timing texts: a direct
+    measure of what quantisation changed, steadier than F2 on a few hundred topics."""
+    ids = tokenizer.ids(texts["topic"], prefixes.get("topic", "")) + \
+        tokenizer.ids(texts["content"], prefixes.get("content", ""))
+    emb = {name: enc.embed_ids(tokenizer, ids, batch_size=32) for name, enc in encoders.items()}
+    source = {name: v.get("source_variant") for name, v in variants.items() if v.get("precision") == "int8"}
+    source[SEED_ROW] = "distilled" if "distilled" in emb else "full"
+    for name in emb:
+        if name.startswith("q:"):
+            source[name] = "distilled" if "distilled" in emb else "full"
+    out = {}
+    for name, ref in source.items():
+        if name in emb and ref in emb:
+            cos = (emb[name] * emb[ref]).sum(1)
+            out[name] = {"cos_to_fp32_mean": float(cos.mean()), "cos_to_fp32_min": float(cos.min()),
+                         "cos_reference": ref}
+    return out
+
+
 class _SeedEncoderAdapter:
     """SeedCpuEncoder with the embed_ids signature of OnnxEncoder (timing uses pre-tokenised ids)."""
 
@@ -199,6 +220,10 @@ def run(args) -> dict:
             encoders[f"q:{label}"] = enc
 
     texts = speed_texts(dataset, args.speed_texts)
+    fidelity = agreement(encoders, tokenizer, texts, m["prefixes"], m["variants"])
+    for name, row in list(rows.items()) + [(f"q:{k}", v) for k, v in quant_rows.items()]:
+        if name in fidelity:
+            row.update(fidelity[name])
     speed = measure_speed(encoders, tokenizer, texts, m["prefixes"], rounds=args.rounds)
     if seed is not None:  # the seed's own protocol: batches of 8
         speed[SEED_ROW].update(measure_speed({SEED_ROW: encoders[SEED_ROW]}, tokenizer, texts, m["prefixes"],
@@ -264,6 +289,8 @@ def to_markdown(r: dict, command: str) -> str:
             continue
         ref = refs.get(name)
         rel = f"{100 * row['f2'] / rows[ref]['f2']:.1f} % of {ref}" if ref in rows and rows[ref]["f2"] else "—"
+        if row.get("cos_to_fp32_mean") is not None:
+            rel += f" (cos {row['cos_to_fp32_mean']:.4f})"
         def ratio(other):
             if not other or not other.get("speed_b1"):
                 return "—"
@@ -277,10 +304,12 @@ def to_markdown(r: dict, command: str) -> str:
         lines += ["", f"The seed path at its own batch size 8: {seed['speed_b8']:.1f} texts/s."]
     if q:
         lines += ["", f"int8 schemes on the {next(iter(q.values()))['source']} model (ONNX Runtime dynamic quantisation):",
-                  "", "| scheme | F2 | size MiB | texts/s b32 | F2 × texts/s |", "| --- | --- | --- | --- | --- |"]
+                  "", "| scheme | F2 | cosine to fp32 (mean / min) | size MiB | texts/s b1 | texts/s b32 | "
+                  "F2 × texts/s b32 |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for label, row in q.items():
-            lines.append(f"| {label} | {row['f2']:.4f} | {row['size_mib']:.0f} | {row['speed_b32']:.1f} | "
-                         f"{row['f2'] * row['speed_b32']:.1f} |")
+            lines.append(f"| {label} | {row['f2']:.4f} | {row.get('cos_to_fp32_mean', float('nan')):.4f} / "
+                         f"{row.get('cos_to_fp32_min', float('nan')):.4f} | {row['size_mib']:.0f} | "
+                         f"{row['speed_b1']:.1f} | {row['speed_b32']:.1f} | {row['f2'] * row['speed_b32']:.1f} |")
     if r.get("notes"):
         lines += ["", r["notes"]]
     return "\n".join(lines)
