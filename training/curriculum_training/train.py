@@ -405,13 +405,13 @@ class Trainer:
                  f"{len(self.train_topics)} topics, {len(self.eval_set.topic_ids)} validation topics; "
                  f"device {self.device}, mixed precision {cfg.mixed_precision}, pools {self.pools}, "
                  f"~{self.steps_per_epoch} steps/epoch × {cfg.epochs} epochs")
+        last_report = None  # with epochs=0 the untrained evaluation is the final one (`--set epochs=0`)
         if cfg.eval_before_training and self.epoch == 0 and self.untrained is None:
-            report = self.evaluate(0)
+            report = last_report = self.evaluate(0)
             self.untrained = _report_summary(report)
             self.log(f"untrained model: F2 {report.f2:.4f} (P {report.precision:.4f}, R {report.recall:.4f})")
             if cfg.sim_sample and cfg.sim_sample_start <= 0 and cfg.epochs > 0:
                 self.mined = self.mine_for(self.schedule[0])
-        last_report = None
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             pool = self.schedule[epoch - 1]
             epoch_started = time.time()

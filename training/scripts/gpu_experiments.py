@@ -39,8 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_DIR = REPO_ROOT / "training"
 
 # name, dataset, split, overrides (on top of the gpu preset)
-OAK_EPOCHS = 10
-OPENSTAX_EPOCHS = 12
+OAK_EPOCHS = 24
+OPENSTAX_EPOCHS = 20
 
 
 def gpu_runs() -> list:

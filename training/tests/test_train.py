@@ -223,3 +223,14 @@ def test_gpu_experiment_script_dry_run(tmp_path):
     cfg = yaml.safe_load((out / "openstax-no-switch" / "train_config.yaml").read_text())
     assert cfg["pools"] == [0] and cfg["device"] == "cpu" and cfg["batch_size"] == 8
     assert not any(p.name.endswith(".safetensors") for p in out.rglob("*"))  # checkpoints stay in --work
+
+
+def test_epochs_zero_evaluates_the_untrained_model_only(assets, tmp_path):
+    trainer = Trainer(config(assets, tmp_path / "u", epochs=0, eval_before_training=True))
+    before = weights(trainer.model)
+    metrics = trainer.train()
+    assert metrics["epochs"] == [] and metrics["untrained"]["f2"] > 0
+    report = json.loads((tmp_path / "u" / "eval" / "report.json").read_text())
+    assert report["f2"] == pytest.approx(metrics["untrained"]["f2"])
+    after = weights(BiEncoder.from_checkpoint(tmp_path / "u"))
+    assert all(torch.equal(before[k], after[k]) for k in before)
