@@ -171,9 +171,17 @@ def run(args) -> dict:
     load_before = _load_avg()
     started = time.time()
     rows: Dict[str, dict] = {}
+    ev = m.get("evaluation") or {}
     for v in variants:
-        print(f"[results] F2 of {v} (ONNX Runtime, {args.threads} threads) on {dataset.name}/{split}", file=sys.stderr)
-        rep = evaluate_bundle(bundle, dataset, split, variant=v, threads=args.threads, check=False)
+        if (ev.get("variant"), ev.get("dataset"), ev.get("split")) == (v, dataset.name, split) and \
+                ev.get("margin") == m["selection"]["margin"]:
+            # `bundle make` already evaluated this variant on this split with ONNX Runtime (deterministic)
+            print(f"[results] F2 of {v}: from manifest.evaluation (same split, same ONNX file)", file=sys.stderr)
+            rep = ev
+        else:
+            print(f"[results] F2 of {v} (ONNX Runtime, {args.threads} threads) on {dataset.name}/{split}",
+                  file=sys.stderr)
+            rep = evaluate_bundle(bundle, dataset, split, variant=v, threads=args.threads, check=False)
         rows[v] = {"f2": rep["f2"], "precision": rep["precision"], "recall": rep["recall"],
                    "size_mib": _mib(bundle / m["variants"][v]["file"]), "layers": m["variants"][v]["layers"],
                    "precision_kind": m["variants"][v].get("precision"),
@@ -190,7 +198,8 @@ def run(args) -> dict:
         print(f"[results] seed CPU path on {seed_ckpt}", file=sys.stderr)
         model = BiEncoder.from_checkpoint(seed_ckpt).eval()
         seed = SeedCpuEncoder(model, threads=args.threads, max_length=m["max_length"])
-        rep = evaluate_seed_path(seed, tokenizer, m["prefixes"], dataset, split, m["selection"])
+        rep = evaluate_seed_path(seed, tokenizer, m["prefixes"], dataset, split, m["selection"]) \
+            if not args.no_seed_f2 else {"f2": float("nan"), "precision": float("nan"), "recall": float("nan")}
         with tempfile.TemporaryDirectory() as tmp:
             torch.jit.save(seed.traced, str(Path(tmp) / "model_traced.pth"))
             size = _mib(Path(tmp) / "model_traced.pth")
@@ -264,6 +273,10 @@ def _cpu_name() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- markdown
+def _num(x: float) -> str:
+    return "not measured" if x != x else f"{x:.4f}"  # NaN: skipped (--no-seed-f2)
+
+
 def to_markdown(r: dict, command: str) -> str:
     rows, q = r["rows"], r["quant_compare"]
     full = rows.get("full", {})
@@ -288,7 +301,8 @@ def to_markdown(r: dict, command: str) -> str:
         if not row:
             continue
         ref = refs.get(name)
-        rel = f"{100 * row['f2'] / rows[ref]['f2']:.1f} % of {ref}" if ref in rows and rows[ref]["f2"] else "—"
+        rel = f"{100 * row['f2'] / rows[ref]['f2']:.1f} % of {ref}" \
+            if ref in rows and rows[ref]["f2"] and row["f2"] == row["f2"] else "—"
         if row.get("cos_to_fp32_mean") is not None:
             rel += f" (cos {row['cos_to_fp32_mean']:.4f})"
         def ratio(other):
@@ -297,7 +311,7 @@ def to_markdown(r: dict, command: str) -> str:
             return f"{row['speed_b1'] / other['speed_b1']:.2f} / {row['speed_b32'] / other['speed_b32']:.2f}"
         lines.append(f"| {name} | {row['layers']} | {row['precision_kind']}"
                      + (f" ({row['quantization']})" if row.get("quantization") and name != SEED_ROW else "")
-                     + f" | {row['f2']:.4f} | {row['precision']:.4f} | {row['recall']:.4f} | {rel} | "
+                     + f" | {_num(row['f2'])} | {_num(row['precision'])} | {_num(row['recall'])} | {rel} | "
                      f"{row['size_mib']:.0f} | {row['speed_b1']:.1f} | {row['speed_b32']:.1f} | {ratio(full)} | "
                      f"{ratio(seed) if name != SEED_ROW else '1.00 / 1.00'} |")
     if seed and seed.get("speed_b8"):
@@ -325,7 +339,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--speed-texts", type=int, default=256, help="texts per batch-32 timing round")
     ap.add_argument("--seed-checkpoint", help="checkpoint for the seed CPU path (default: the bundle's distilled one)")
-    ap.add_argument("--no-seed", action="store_true")
+    ap.add_argument("--no-seed", action="store_true", help="leave the seed CPU path out")
+    ap.add_argument("--no-seed-f2", action="store_true", help="time the seed CPU path but skip its F2 (slow)")
     ap.add_argument("--quant-compare", help="comma-separated int8 schemes to compare on the distilled model, "
                                             "e.g. all,attention,all+per-channel,all+reduce-range,all+emb")
     ap.add_argument("--note", help="a sentence added under the table (e.g. what the checkpoint is)")
