@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import random
-import shutil
 import sys
 import time
 from dataclasses import dataclass

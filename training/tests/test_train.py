@@ -234,3 +234,18 @@ def test_epochs_zero_evaluates_the_untrained_model_only(assets, tmp_path):
     assert report["f2"] == pytest.approx(metrics["untrained"]["f2"])
     after = weights(BiEncoder.from_checkpoint(tmp_path / "u"))
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_cli_trains_then_resumes_with_more_epochs(assets, tmp_path):
+    out = tmp_path / "cli"
+    common = ["--set", "threads=1", "--set", "plots=false", "--no-progress"]
+    assert main(["--dataset", str(assets.dataset), "--backbone", str(assets.backbone), "--out", str(out),
+                 "--device", "cpu", "--epochs", "1", "--batch-size", "8", "--mixed-precision", "none"] + common) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    assert [r["epoch"] for r in first["epochs"]] == [1]
+    # the saved config is the base of a resumed run; --epochs raises the target
+    assert main(["--resume", str(out), "--epochs", "2"] + common) == 0
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert [r["epoch"] for r in resumed["epochs"]] == [1, 2]
+    assert resumed["epochs"][0] == first["epochs"][0]
+    assert yaml.safe_load((out / "last" / "train_config.yaml").read_text())["epochs"] == 2
