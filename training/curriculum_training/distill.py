@@ -183,6 +183,9 @@ def distill(teacher_ckpt, out, layers: Optional[str] = None, with_infonce: bool 
 
     teacher_ckpt = Path(teacher_ckpt)
     saved = teacher_ckpt / "train_config.yaml"
+    # The teacher's run may have evaluated its untrained backbone first; for the student that would be
+    # a layer-dropped, never-trained model: skip it unless asked (--set eval_before_training=true).
+    sets = ["eval_before_training=false", *sets]
     cfg = load_config(preset, str(saved) if saved.exists() and not preset else None, sets,
                       {**(flags or {}), "out": str(out)})
     teacher = BiEncoder.from_checkpoint(teacher_ckpt, dropout=0.0, logit_scale_max=cfg.logit_scale_max)
