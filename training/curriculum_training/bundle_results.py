@@ -346,6 +346,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--note", help="a sentence added under the table (e.g. what the checkpoint is)")
     ap.add_argument("--results", type=Path, default=REPO_ROOT / "docs" / "results.md")
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
+    ap.add_argument("--section", default=SECTION, help=f"results.md section to (re)write (default {SECTION!r})")
     args = ap.parse_args(argv)
     result = run(args)
     command = "python -m curriculum_training.bundle_results " + " ".join(
@@ -353,7 +354,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     md = to_markdown(result, command)
     from .evaluation.results_doc import write_section
 
-    write_section(args.results, SECTION, md)
+    write_section(args.results, args.section, md)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
