@@ -8,6 +8,7 @@ Preference (best available first):
                                           the trained bundle, so every speed figure carries over
   3. artifacts/tiny-bundle                tiny random-initialised encoder (`make tiny-bundle`)
 
+BENCH_BUNDLE=<folder> pins one of these (e.g. to keep using warm caches while a new bundle lands).
 The choice is written to bench/out/bundle.json, which the Node benchmarks read. The PyTorch eager and
 seed-CPU-path benchmarks need the fp32 torch modules the ONNX variants were exported from;
 `torch_models()` rebuilds them for each kind of bundle.
@@ -15,6 +16,7 @@ seed-CPU-path benchmarks need the fp32 torch modules the ONNX variants were expo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,8 +67,30 @@ def build_pretrained_bundle(backbone: Path) -> Path:
     return PRETRAINED
 
 
+def _pinned() -> Path | None:
+    value = os.environ.get("BENCH_BUNDLE")
+    if not value:
+        return None
+    path = (REPO / value).resolve()
+    if path not in (TRAINED.resolve(), PRETRAINED.resolve(), TINY.resolve()):
+        raise SystemExit(f"BENCH_BUNDLE={value}: must be {TRAINED.relative_to(REPO)}, {PRETRAINED.relative_to(REPO)} "
+                         f"or {TINY.relative_to(REPO)}")
+    if path == PRETRAINED.resolve() and not (PRETRAINED / "manifest.json").exists():
+        backbone = backbone_folder()
+        if backbone is None:
+            raise SystemExit(f"BENCH_BUNDLE={value}: no backbone to build it from")
+        build_pretrained_bundle(backbone)
+    if not (path / "manifest.json").exists():
+        raise SystemExit(f"BENCH_BUNDLE={value}: no manifest.json there")
+    return path
+
+
 def choose_bundle() -> dict:
-    if (TRAINED / "manifest.json").exists():
+    pinned = _pinned()
+    if pinned is not None:
+        path = pinned
+        kind = {TRAINED.resolve(): "trained", PRETRAINED.resolve(): "pretrained-untrained"}.get(pinned, "tiny")
+    elif (TRAINED / "manifest.json").exists():
         path, kind = TRAINED, "trained"
     else:
         backbone = backbone_folder()

@@ -5,6 +5,7 @@
 //
 //   node --import tsx bench/encoder_node.ts [ROUND]      → bench/out/results/encoder-node[-rROUND].json
 import path from 'node:path';
+import ort from 'onnxruntime-node';
 import { loadBundle } from '../services/recommender/src/bundle/index.js';
 import { Encoder } from '../services/recommender/src/encoder/index.js';
 import { OUT, REPO, SECONDS, THREADS, bundleChoice, loadAverage, log, readJson, summarize, timedLoop, writeResult } from './lib/common.js';
@@ -89,6 +90,44 @@ async function main(): Promise<void> {
       log(`ort-node ${variant.padEnd(15)} batch ${String(batch).padStart(2)}: ${r.texts_per_s.toFixed(1).padStart(7)} texts/s, p50 ${r.p50_ms.toFixed(1).padStart(7)} ms, p99 ${r.p99_ms.toFixed(1).padStart(7)} ms, ${r.gflops.toFixed(1).padStart(6)} GFLOP/s (n=${r.n})`);
     }
     await enc.close();
+  }
+
+  // onnxruntime-node called directly on this thread (no worker), with ONNX Runtime's default
+  // spin-waiting intra-op threads and with spinning off: the served variant and the full model, at
+  // the batch sizes a service sees most (mirrors the Python no-spin runs).
+  for (const variant of [...new Set([choice.default_variant, 'full'])]) {
+    const bundle = await loadBundle(bundleDir, { variant, verify: false });
+    for (const spinning of [true, false]) {
+      const extra = spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+      const session = await ort.InferenceSession.create(bundle.modelPath, { graphOptimizationLevel: 'all', intraOpNumThreads: THREADS, interOpNumThreads: 1, ...extra });
+      for (const batch of [1, 8]) {
+        const batches = Array.from({ length: 64 }, (_, i) => {
+          const seqs = batchRows(inputs.rows.length, batch, i).map((r) => inputs.rows[r].ids);
+          const L = Math.max(...seqs.map((q) => q.length));
+          const ids = new BigInt64Array(batch * L).fill(BigInt(inputs.pad_id));
+          const mask = new BigInt64Array(batch * L);
+          seqs.forEach((q, r) => q.forEach((t, j) => ((ids[r * L + j] = BigInt(t)), (mask[r * L + j] = 1n))));
+          return { L, feeds: { input_ids: new ort.Tensor('int64', ids, [batch, L]), attention_mask: new ort.Tensor('int64', mask, [batch, L]) } };
+        });
+        const lengths: number[] = [];
+        const samples = await timedLoop(
+          async (i) => {
+            const b = batches[i % batches.length];
+            lengths.push(b.L);
+            await session.run(b.feeds);
+          },
+          { seconds: SECONDS, minIters: batch >= 8 ? 5 : 20, warmup: 1 },
+        );
+        const timed = lengths.slice(1);
+        const totalMs = samples.reduce((a, b) => a + b, 0);
+        const flops = timed.reduce((sum, L) => sum + batchFlops(shapes[variant], batch, L), 0);
+        const runtime = spinning ? 'onnxruntime-node-direct' : 'onnxruntime-node-direct-nospin';
+        const r = { runtime, variant, precision: choice.variants[variant].precision, batch, ...summarize(samples), texts_per_s: (batch * samples.length) / (totalMs / 1000), gflops: flops / (totalMs / 1000) / 1e9, mean_padded_length: timed.reduce((a, b) => a + b, 0) / timed.length };
+        results.push(r);
+        log(`${runtime} ${variant.padEnd(15)} batch ${String(batch).padStart(2)}: ${r.texts_per_s.toFixed(1).padStart(7)} texts/s, p50 ${r.p50_ms.toFixed(1).padStart(7)} ms (n=${r.n})`);
+      }
+      await session.release();
+    }
   }
   const round = Number(process.argv[2] ?? '0');
   writeResult(round ? `encoder-node-r${round}` : 'encoder-node', { round, bundle: choice, threads: THREADS, seconds_per_config: SECONDS, tokenizer, load_average_before: loadBefore, load_average_after: loadAverage(), results });

@@ -250,7 +250,7 @@ async function grpcLoad(port: number, requests: RecommendRequest[], concurrency:
   return { protocol: 'grpc', concurrency, ...summarize(ms), requests: ms.length, rps: ms.length / elapsed, errors };
 }
 
-async function loadRuns(label: string, httpPort: number, grpcPort: number, bodies: string[], grpcRequests: RecommendRequest[], inProcess: (i: number) => Promise<unknown>): Promise<object[]> {
+async function loadRuns(label: string, httpPort: number, grpcPort: number, bodies: string[], grpcRequests: RecommendRequest[], inProcess: (i: number) => Promise<unknown>, concurrency: readonly number[] = CONCURRENCY): Promise<object[]> {
   const runs: object[] = [];
   // The precomputed-vector server has no pipeline stages; its metrics still time the requests.
   const measured = async <T extends object>(protocol: 'http' | 'grpc', run: () => Promise<T>): Promise<T & { server: object }> => {
@@ -261,7 +261,7 @@ async function loadRuns(label: string, httpPort: number, grpcPort: number, bodie
   const seq = await measured('http', async () => (await pairedOverhead(httpPort, bodies, inProcess)) as { p50_ms: number; in_process: { p50_ms: number }; overhead: { p50_ms: number } });
   runs.push({ mode: label, ...seq });
   log(`${label} sequential: HTTP p50 ${seq.p50_ms.toFixed(2)} ms, in-process p50 ${seq.in_process.p50_ms.toFixed(2)} ms, paired difference p50 ${seq.overhead.p50_ms.toFixed(2)} ms`);
-  for (const c of CONCURRENCY) {
+  for (const c of concurrency) {
     const h = (await measured('http', () => httpLoad(httpPort, bodies, c))) as unknown as Record<string, number>;
     runs.push({ mode: label, ...h });
     log(`${label} http c=${c}: ${h.rps.toFixed(1)} req/s, p50 ${h.p50_ms} ms, p90 ${h.p90_ms} ms, p99 ${h.p99_ms} ms (non-2xx ${h.non2xx})`);
@@ -289,22 +289,25 @@ async function main(): Promise<void> {
   const local = await components(indexPath, studio);
   const runs: object[] = [];
 
-  // Full path: the real service entry point.
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
-  const env = {
-    ...process.env, BUNDLE_PATH: path.join(REPO, choice.path), INDEX_PATH: indexPath, HOST: '127.0.0.1', HTTP_PORT: String(httpPort), GRPC_PORT: String(grpcPort),
-    ORT_INTRA_OP_THREADS: String(THREADS), ORT_INTER_OP_THREADS: '1', LOG_LEVEL: 'warn',
-  };
-  const t0 = performance.now();
-  const server = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'services/recommender/src/server.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  try {
-    await waitReady(server, httpPort, 'the service');
-    const startS = (performance.now() - t0) / 1000;
-    log(`service ready in ${startS.toFixed(1)} s (HTTP ${httpPort}, gRPC ${grpcPort})`);
-    runs.push(...(await loadRuns('full', httpPort, grpcPort, bodies, grpcRequests, (i) => local.rec.recommend([local.topics[i]]))));
-    runs.push({ mode: 'full', protocol: 'startup', seconds: startS });
-  } finally {
-    await stop(server);
+  // Full path: the real service entry point, with its default batching (a lone request waits up to
+  // MAX_BATCH_WAIT_MS for company) and with that wait off.
+  for (const [label, extraEnv, concurrency] of [['full', {}, CONCURRENCY], ['full-nowait', { MAX_BATCH_WAIT_MS: '0' }, [1, 8]]] as const) {
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const env = {
+      ...process.env, BUNDLE_PATH: path.join(REPO, choice.path), INDEX_PATH: indexPath, HOST: '127.0.0.1', HTTP_PORT: String(httpPort), GRPC_PORT: String(grpcPort),
+      ORT_INTRA_OP_THREADS: String(THREADS), ORT_INTER_OP_THREADS: '1', LOG_LEVEL: 'warn', ...extraEnv,
+    };
+    const t0 = performance.now();
+    const server = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'services/recommender/src/server.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      await waitReady(server, httpPort, 'the service');
+      const startS = (performance.now() - t0) / 1000;
+      log(`service (${label}) ready in ${startS.toFixed(1)} s (HTTP ${httpPort}, gRPC ${grpcPort})`);
+      runs.push(...(await loadRuns(label, httpPort, grpcPort, bodies, grpcRequests, (i) => local.rec.recommend([local.topics[i]]), concurrency)));
+      runs.push({ mode: label, protocol: 'startup', seconds: startS });
+    } finally {
+      await stop(server);
+    }
   }
 
   // Precomputed topic vectors: search + selection + API.

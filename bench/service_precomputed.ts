@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   const sel = bundle.manifest.selection;
   const params = { margin: sel.margin, maxCandidates: sel.max_candidates, minItems: sel.min_items };
 
+  const metrics = createMetrics();
   const unsupported = (): never => {
     throw new Error('not available in the precomputed-vector benchmark server');
   };
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
       return input.map((t, i) => {
         const v = vectorOf.get(t.id);
         if (!v) throw new InputError(`topics[${i}].id`, `no precomputed vector for topic "${t.id}"`);
-        const hits = rankAndSelect(index, [v], { languages: options?.languages ?? [t.language], params, overrideThreshold: options?.overrideThreshold, maxItems: options?.maxItems });
+        const hits = rankAndSelect(index, [v], { languages: options?.languages ?? [t.language], params, overrideThreshold: options?.overrideThreshold, maxItems: options?.maxItems }, metrics.observer);
         return {
           topicId: t.id,
           recommendations: hits.map((h, r) => ({ id: h.item.id, rank: r + 1, similarity: h.score, language: h.item.language, title: h.item.title, kind: h.item.kind })),
@@ -70,7 +71,6 @@ async function main(): Promise<void> {
   };
   const config = { maxBodyBytes: DEFAULTS.service.max_body_bytes, maxTextChars: DEFAULTS.service.max_text_chars, maxTopicsPerRequest: DEFAULTS.service.max_topics_per_request };
   const logger = createLogger({ level: 'warn' });
-  const metrics = createMetrics();
   const http = createServer(buildHttpApp({ config, recommender, metrics, logger }));
   http.keepAliveTimeout = 65_000;
   const grpcServer = buildGrpcServer({ config, recommender, metrics, logger });
