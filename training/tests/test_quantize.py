@@ -36,6 +36,7 @@ def test_feed_forward_matmuls_found_by_weight_shape(exported):
 
 
 @pytest.mark.parametrize("spec,int8,kept", [(QuantSpec("all"), 24, 0), (QuantSpec("attention"), 16, 8),
+                                             (QuantSpec("except-ffn-out", per_channel=True), 20, 4),
                                              (QuantSpec("all", per_channel=True, reduce_range=True), 24, 0)])
 def test_schemes_quantise_the_right_matmuls(exported, spec, int8, kept):
     path, batch, tmp = exported
@@ -59,6 +60,13 @@ def test_embedding_quantisation_shrinks_the_file(exported):
     full = OnnxEncoder(path).run(batch["input_ids"], batch["attention_mask"])
     q = OnnxEncoder(out).run(batch["input_ids"], batch["attention_mask"])
     assert (full * q).sum(1).min() > 0.99
+
+
+def test_spec_labels_round_trip():
+    for label in ("all", "attention+per-channel", "except-ffn-out+per-channel+emb", "all+reduce-range"):
+        assert QuantSpec.parse(label).label == label
+    with pytest.raises(ValueError, match="unknown option"):
+        QuantSpec.parse("all+fp16")
 
 
 def test_bad_specs_are_refused(exported):
