@@ -178,6 +178,8 @@ def run(args) -> dict:
             # `bundle make` already evaluated this variant on this split with ONNX Runtime (deterministic)
             print(f"[results] F2 of {v}: from manifest.evaluation (same split, same ONNX file)", file=sys.stderr)
             rep = ev
+        elif args.f2_variants is not None and v not in args.f2_variants.split(","):
+            rep = {"f2": float("nan"), "precision": float("nan"), "recall": float("nan")}  # timed only
         else:
             print(f"[results] F2 of {v} (ONNX Runtime, {args.threads} threads) on {dataset.name}/{split}",
                   file=sys.stderr)
@@ -339,6 +341,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--speed-texts", type=int, default=256, help="texts per batch-32 timing round")
     ap.add_argument("--seed-checkpoint", help="checkpoint for the seed CPU path (default: the bundle's distilled one)")
+    ap.add_argument("--f2-variants", help="comma-separated bundle variants whose F2 to compute (default: all; "
+                                          "the others are timed only)")
     ap.add_argument("--no-seed", action="store_true", help="leave the seed CPU path out")
     ap.add_argument("--no-seed-f2", action="store_true", help="time the seed CPU path but skip its F2 (slow)")
     ap.add_argument("--quant-compare", help="comma-separated int8 schemes to compare on the distilled model, "
