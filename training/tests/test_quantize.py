@@ -102,3 +102,22 @@ def test_seed_cpu_path_quantises_like_the_seed_and_keeps_order(tmp_path):
     assert got.shape == want.shape and cos.min() > 0.99, cos.min()
     one = np.concatenate([seed.embed_texts(tok, [t], "passage: ") for t in texts[:4]])
     assert np.abs(one - got[:4]).max() < 1e-3  # per-text results in input order, whatever the batching
+
+
+def test_quant_compare_reports_fidelity_and_speed(tmp_path, capsys):
+    from curriculum_training.evaluation.results_doc import read_section
+    from curriculum_training.quant_compare import main, neighbour_agreement
+    from curriculum_training.tiny_pipeline import write_tiny_dataset
+
+    x = np.eye(5, dtype=np.float32) + 0.1
+    assert neighbour_agreement(x, x, k=2) == 1.0
+    data = write_tiny_dataset(tmp_path / "tiny")
+    backbone = build_tiny_backbone_folder(tmp_path / "bb")
+    doc = tmp_path / "results.md"
+    assert main(["--backbone", str(backbone), "--data", str(data), "--texts", "12", "--schemes", "all,attention",
+                 "--threads", "1", "--rounds", "1", "--results", str(doc)]) == 0
+    section = read_section(doc, "bundle-int8-fidelity")
+    rows = {line.split(" | ")[0].strip("| "): line for line in section.splitlines() if line.startswith("| ")}
+    assert {"fp32", "all", "attention"} <= set(rows)
+    assert rows["fp32"].split(" | ")[1] == "1.0000"  # fp32 against itself
+    assert float(rows["attention"].split(" | ")[1]) > 0.99
