@@ -136,6 +136,27 @@ def evaluate_seed_path(seed_encoder, tokenizer, prefixes: dict, dataset: Path, s
     return report.to_dict()
 
 
+def cached_evaluation(bundle: Path, m: dict, variant: str, dataset: Path, split: str, threads: int,
+                      cache_dir: Optional[Path]) -> dict:
+    """evaluate_bundle, memoised on (sha256 of the ONNX file and tokenizer, dataset, split, selection):
+    the same bytes on the same split give the same F2, so an evaluation run earlier (e.g. on a bundle
+    built from the same teacher before distillation finished) is reused instead of recomputed."""
+    from .bundle_eval import evaluate_bundle
+
+    key = "-".join([m["variants"][variant]["sha256"][:16], m["tokenizer"]["sha256"][:8], dataset.name, split,
+                    f"{m['selection']['margin']}-{m['selection']['max_candidates']}-{m['selection']['min_items']}"])
+    path = Path(cache_dir) / f"{key}.json" if cache_dir else None
+    if path is not None and path.exists():
+        print(f"[results] F2 of {variant}: cached evaluation {path.name}", file=sys.stderr)
+        return json.loads(path.read_text(encoding="utf-8"))
+    print(f"[results] F2 of {variant} (ONNX Runtime, {threads} threads) on {dataset.name}/{split}", file=sys.stderr)
+    rep = evaluate_bundle(bundle, dataset, split, variant=variant, threads=threads, check=False)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rep) + "\n", encoding="utf-8")
+    return rep
+
+
 def _load_avg() -> str:
     try:
         return " / ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -181,14 +202,14 @@ def run(args) -> dict:
         elif args.f2_variants is not None and v not in args.f2_variants.split(","):
             rep = {"f2": float("nan"), "precision": float("nan"), "recall": float("nan")}  # timed only
         else:
-            print(f"[results] F2 of {v} (ONNX Runtime, {args.threads} threads) on {dataset.name}/{split}",
-                  file=sys.stderr)
-            rep = evaluate_bundle(bundle, dataset, split, variant=v, threads=args.threads, check=False)
+            rep = cached_evaluation(bundle, m, v, dataset, split, args.threads, args.f2_cache)
         rows[v] = {"f2": rep["f2"], "precision": rep["precision"], "recall": rep["recall"],
                    "size_mib": _mib(bundle / m["variants"][v]["file"]), "layers": m["variants"][v]["layers"],
                    "precision_kind": m["variants"][v].get("precision"),
                    "quantization": m["variants"][v].get("quantization")}
 
+    if args.f2_only:
+        return {"rows": rows}
     encoders = {v: OnnxEncoder(bundle / m["variants"][v]["file"], intra_op_threads=args.threads) for v in variants}
     seed_ckpt = args.seed_checkpoint or prov.get("distilled_checkpoint") or prov.get("checkpoint")
     seed_ckpt = _resolve(seed_ckpt) if seed_ckpt else None
@@ -343,6 +364,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--seed-checkpoint", help="checkpoint for the seed CPU path (default: the bundle's distilled one)")
     ap.add_argument("--f2-variants", help="comma-separated bundle variants whose F2 to compute (default: all; "
                                           "the others are timed only)")
+    ap.add_argument("--f2-cache", type=Path, help="folder memoising evaluations by ONNX sha256 + split")
+    ap.add_argument("--f2-only", action="store_true", help="only compute (and cache) the F2 values; no table")
     ap.add_argument("--no-seed", action="store_true", help="leave the seed CPU path out")
     ap.add_argument("--no-seed-f2", action="store_true", help="time the seed CPU path but skip its F2 (slow)")
     ap.add_argument("--quant-compare", help="comma-separated int8 schemes to compare on the distilled model, "
@@ -353,6 +376,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--section", default=SECTION, help=f"results.md section to (re)write (default {SECTION!r})")
     args = ap.parse_args(argv)
     result = run(args)
+    if args.f2_only:
+        print(json.dumps({k: v["f2"] for k, v in result["rows"].items()}))
+        return 0
     command = "python -m curriculum_training.bundle_results " + " ".join(
         a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:]))
     md = to_markdown(result, command)
