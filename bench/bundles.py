@@ -107,7 +107,7 @@ def choose_bundle() -> dict:
               "backbone": m["backbone"], "dim": m["dim"], "default_variant": m["default_variant"],
               "variants": {k: {"layers": v.get("layers"), "precision": v.get("precision"),
                                "source_variant": v.get("source_variant", k)} for k, v in m["variants"].items()},
-              "provenance": m.get("provenance", {})}
+              "provenance": m.get("provenance", {}), "pinned": pinned is not None}
     CHOICE.parent.mkdir(parents=True, exist_ok=True)
     CHOICE.write_text(json.dumps(choice, indent=1) + "\n", encoding="utf-8")
     log(f"bundle: {choice['path']} ({kind}; {m['name']} {m['version']}, backbone {m['backbone']}, "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,16 @@ def measure(run, rows, pad_id: int, batch: int, shape: dict) -> dict:
 NO_SPIN_BATCHES = (1, 8)
 
 
+class NoSpinSession:
+    """The OnnxEncoder.run signature over a session built with spinning off."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def run(self, input_ids, attention_mask):
+        return self.session.run(["embedding"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+
+
 def no_spin_variants(choice: dict) -> list:
     return list(dict.fromkeys([choice["default_variant"], "full"]))
 
@@ -76,8 +87,7 @@ def bench_ort(choice: dict, inputs: dict, shapes: dict, spinning: bool = True) -
             opts = ort.SessionOptions()
             opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = THREADS, 1, 3
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            enc = ort.InferenceSession(str(bundle / spec["file"]), opts, providers=["CPUExecutionProvider"])
-            enc.run = (lambda s: lambda ids, mask: s.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0])(enc)
+            enc = NoSpinSession(ort.InferenceSession(str(bundle / spec["file"]), opts, providers=["CPUExecutionProvider"]))
         for batch in BATCH_SIZES if spinning else NO_SPIN_BATCHES:
             r = measure(enc.run, inputs["rows"], inputs["pad_id"], batch, shapes[variant])
             out.append({"runtime": runtime, "variant": variant, "precision": spec["precision"], **r})
@@ -143,7 +153,7 @@ def main(argv=None) -> int:
     name = "encoder-python-ort" if backends == {"ort"} else "encoder-python-torch" if "ort" not in backends else "encoder-python"
     if args.round:
         name += f"-r{args.round}"
-    write_result(name, {"round": args.round, "bundle": choice, "threads": THREADS, "seconds_per_config": SECONDS, "shapes": shapes,
+    write_result(name, {"round": args.round, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "bundle": choice, "threads": THREADS, "seconds_per_config": SECONDS, "shapes": shapes,
                         "tokens": inputs["tokens"], "load_average_before": load_before,
                         "load_average_after": load_average(), "results": results})
     return 0

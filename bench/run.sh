@@ -43,7 +43,9 @@ encoder() {
   step encoder-node-r1 "${NODE[@]}" bench/encoder_node.ts 1
   step encoder-node-r2 "${NODE[@]}" bench/encoder_node.ts 2
   step encoder-python-ort-r2 "$PY" bench/encoder_py.py --backends ort --round 2
-  step encoder-python-torch "$PY" bench/encoder_py.py --backends torch,seed
+  # PyTorch's OpenMP threads spin-wait by default too; passive waiting keeps the comparison with
+  # the service's encoder (which does not spin, see docs/benchmarks.md) fair on a shared machine.
+  OMP_WAIT_POLICY=PASSIVE step encoder-python-torch "$PY" bench/encoder_py.py --backends torch,seed
 }
 
 index() { step index "${NODE[@]}" bench/index.ts; }
