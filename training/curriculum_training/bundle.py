@@ -389,6 +389,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     mk.add_argument("--name", help="bundle name (default: the output folder's name)")
     mk.add_argument("--quant", default=None, help="int8 scheme: all | attention, optional +per-channel +reduce-range +emb")
     mk.add_argument("--force", action="store_true", help="replace an existing bundle")
+    mk.add_argument("--f2-cache", type=Path, help="folder memoising ONNX evaluations by file sha256 + split "
+                                                  "(shared with bundle_results)")
 
     tiny = sub.add_parser("tiny", help="tiny random-initialised bundle through the whole pipeline (tests)")
     tiny.add_argument("--out", required=True, type=Path)

@@ -73,9 +73,41 @@ def default_distilled_path(ckpt: Path) -> Path:
     return ckpt.parent / f"{ckpt.name}-distilled"
 
 
+DISTILLED_MIN_RATIO = 0.99  # distilled-int8 is the default only if it keeps ≥ 99 % of int8's F2
+
+
+def evaluate_and_choose_default(work: Path, manifest: dict, dataset: Path, split: str, provenance: dict,
+                                f2_cache: Optional[Path] = None) -> dict:
+    """Evaluates the int8 variants with ONNX Runtime and makes the faster one the default only when it
+    keeps ≥ 99 % of the other's F2 (the distillation target); returns the manifest's evaluation block."""
+    from .bundle_eval import manifest_evaluation
+    from .bundle_results import cached_evaluation
+
+    candidates = [v for v in ("distilled-int8", "int8") if v in manifest["variants"]] or [manifest["default_variant"]]
+    reports = {}
+    for v in candidates:
+        print(f"[bundle] evaluating {v} (ONNX Runtime) on {dataset.name}/{split}")
+        reports[v] = cached_evaluation(work, manifest, v, dataset, split, None, f2_cache)
+    chosen = candidates[0]
+    if len(candidates) == 2:
+        fast, ref = reports["distilled-int8"]["f2"], reports["int8"]["f2"]
+        if fast < DISTILLED_MIN_RATIO * ref:
+            chosen = "int8"
+        provenance["default_variant_reason"] = (
+            f"distilled-int8 F2 {fast:.4f} vs int8 {ref:.4f} ({100 * fast / ref:.1f} %): "
+            + ("kept the distilled one (≥ 99 %)" if chosen == "distilled-int8" else
+               "below 99 %, so the full int8 model is the default"))
+        print(f"[bundle] default variant: {chosen} ({provenance['default_variant_reason']})")
+    manifest["default_variant"] = chosen
+    manifest["provenance"] = provenance
+    block = manifest_evaluation(reports[chosen])
+    block["dataset_path"] = _display_path(dataset)
+    block["variants_f2"] = {v: r["f2"] for v, r in reports.items()}
+    return block
+
+
 def make_bundle(args) -> dict:
     from .bundle import build_bundle
-    from .bundle_eval import evaluate_bundle, manifest_evaluation
     from .model import BiEncoder
     from .quantize import DEFAULT_SPEC, QuantSpec
 
@@ -124,11 +156,7 @@ def make_bundle(args) -> dict:
         languages = sorted(set(ds.topics["language"].astype(str)) | set(ds.content["language"].astype(str)))
         if not args.no_evaluate:
             def evaluate_fn(work: Path, manifest: dict) -> dict:
-                print(f"[bundle] evaluating {manifest['default_variant']} (ONNX Runtime) on {dataset.name}/{split}")
-                report = evaluate_bundle(work, dataset, split, variant=manifest["default_variant"], check=False)
-                block = manifest_evaluation(report)
-                block["dataset_path"] = _display_path(dataset)
-                return block
+                return evaluate_and_choose_default(work, manifest, dataset, split, provenance, args.f2_cache)
     elif not args.no_evaluate:
         print("[bundle] no dataset known for this checkpoint (pass --dataset/--split): evaluation left null",
               file=sys.stderr)

@@ -232,10 +232,15 @@ def test_make_goes_from_checkpoint_to_verified_bundle(tiny_checkpoint, tmp_path,
     assert m["variants"]["distilled"]["layers"] == 2  # distilled on the fly: no distilled checkpoint existed
     assert (tiny_checkpoint.parent / "default-distilled" / "bi_encoder.json").exists()
     ev = m["evaluation"]
-    assert ev["dataset"] == "tiny" and ev["split"] == "fold0" and ev["variant"] == "distilled-int8"
+    assert ev["dataset"] == "tiny" and ev["split"] == "fold0" and ev["variant"] == m["default_variant"]
     assert 0 <= ev["f2"] <= 1 and set(ev["per_language"]) <= {"en", "es", "ar"}
     assert m["languages"] == ["ar", "en", "es"]
     assert m["provenance"]["distillation"]["layers_kept"] == [1, 3]
+    # the default is the distilled int8 model only if it keeps >= 99 % of the full int8 model's F2
+    f2 = ev["variants_f2"]
+    assert set(f2) == {"distilled-int8", "int8"}
+    assert (m["default_variant"] == "distilled-int8") == (f2["distilled-int8"] >= 0.99 * f2["int8"])
+    assert "default_variant_reason" in m["provenance"]
     capsys.readouterr()
     # same checkpoint, valid bundle: kept
     assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
