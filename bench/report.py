@@ -389,8 +389,12 @@ def goals_section(best: Dict[tuple, dict], per_round: Dict[tuple, List[float]], 
                      "rescoring of the 128 proposals is negligible): recall@128 ≥ 0.99 needs efSearch ≥ 192 on "
                      "these vectors, whose neighbours are crowded (untrained e5 embeddings: a real item's nearest "
                      f"neighbour sits at cosine {index['vectors']['augmentation']['median_nn_cosine_real']:.3f}), "
-                     "and every search runs single-threaded on a CPU shared with other jobs. Recall@128 ≥ 0.99 at "
-                     "p50 < 1 ms holds at 10k items; at 66k it takes about 1.1 ms.")
+                     "and every search runs single-threaded on a CPU shared with other jobs. Fastest p50 with "
+                     "recall@128 ≥ 0.99 per index size: " + ", ".join(
+                         f"{n // 1000}k {min(r['p50_ms'] for r in good):.2f} ms"
+                         for n in sorted({r["n"] for r in index["hnsw"]})
+                         for good in [[r for r in index["hnsw"] if r["n"] == n and r["k"] == 128 and r["recall"] >= 0.99]]
+                         if good) + ".")
     if any(r[0].startswith("onnxruntime-node") and r[2].startswith("missed") for r in rows):
         notes.append("**onnxruntime-node vs Python.** Where node is marginally under 90 %, it is within the "
                      "round-to-round spread of this shared machine (the rounds' texts/s are in the JSON); the "
