@@ -100,6 +100,18 @@ test('batcher: a lone small request waits at most maxBatchWaitMs; a full budget 
   assert.ok(fast.batches[0].at - t1 < 1000, 'a full budget must not wait for the timer');
 });
 
+test('batcher: with no wait, requests of the same turn share a batch and later ones queue behind the running batch', async () => {
+  const fake = fakeRunner(20);
+  const batcher = new TokenBudgetBatcher(fake.run, { maxBatchTokens: 1000, maxBatchWaitMs: 0 });
+  const first = [batcher.submit([1, 0]), batcher.submit([2, 0])]; // same turn: one batch, started on the next turn
+  await new Promise((r) => setImmediate(r));
+  assert.equal(fake.batches.length, 1, 'the idle batcher starts at once, without a timer');
+  const later = [batcher.submit([3, 0]), batcher.submit([4, 0])]; // arrive while batch 1 runs
+  const out = await Promise.all([...first, ...later]);
+  assert.deepEqual(out.map((v) => v[0]), [1, 2, 3, 4]);
+  assert.deepEqual(fake.batches.map((b) => b.seqs.map((x) => x[0]).sort()), [[1, 2], [3, 4]]);
+});
+
 test('batcher: a small request arriving during a bulk one is served within about one batch', async () => {
   const fake = fakeRunner(15);
   const batcher = new TokenBudgetBatcher(fake.run, { maxBatchTokens: 100, maxBatchWaitMs: 1 });

@@ -54,6 +54,7 @@ export class TokenBudgetBatcher {
   private pending: Job[] = [];
   private pendingTokens = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private running = false;
   private nextRequest = 1;
 
@@ -90,6 +91,14 @@ export class TokenBudgetBatcher {
     if (this.pendingTokens >= this.opts.maxBatchTokens) {
       this.clearTimer();
       void this.drain();
+    } else if (this.opts.maxBatchWaitMs <= 0) {
+      // No wait configured: run on the next turn of the event loop, so requests that arrived in this
+      // turn share the batch, without setTimeout's ~1 ms floor. Requests that arrive while a batch runs
+      // still form the next batch together (drain's loop), so batches grow with load by themselves.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = null;
+        void this.drain();
+      });
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -101,6 +110,8 @@ export class TokenBudgetBatcher {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
   }
 
   /** The next batch: an equal token share per waiting request, packed longest first. */
