@@ -96,9 +96,15 @@ function oneOf<T extends string>(values: readonly T[]): Parser<T> {
   };
 }
 
+/** Relative paths mean relative to where the user ran the command: `npm -w` changes into the
+ * workspace folder but records the invoking folder in INIT_CWD (the CLI does the same). */
+export function resolveUserPath(raw: string): string {
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), raw.trim());
+}
+
 function existingPath(kind: 'directory' | 'file'): Parser<string> {
   return (raw) => {
-    const resolved = path.resolve(raw.trim());
+    const resolved = resolveUserPath(raw);
     if (!existsSync(resolved)) throw new Error(`no such ${kind} '${raw}'`);
     const isDir = statSync(resolved).isDirectory();
     if (kind === 'directory' && !isDir) throw new Error(`'${raw}' is not a directory`);
@@ -133,7 +139,7 @@ function setting<K extends keyof ServiceConfig>(s: Setting<K>): Setting<K> {
 export const SETTINGS: Setting[] = [
   setting({ key: 'bundlePaths', env: 'BUNDLE_PATH', flag: '--bundle', defaultText: '(required)', parse: bundleList,
     meaning: 'artifact bundle folder; several comma-separated form an ensemble (mean cosine)' }),
-  setting({ key: 'indexPath', env: 'INDEX_PATH', flag: '--index', defaultText: '(none: in-memory only)', parse: (raw) => path.resolve(nonEmpty(raw)),
+  setting({ key: 'indexPath', env: 'INDEX_PATH', flag: '--index', defaultText: '(none: in-memory only)', parse: (raw) => resolveUserPath(nonEmpty(raw)),
     meaning: 'content index snapshot folder; loaded at start, written on shutdown (created if missing)' }),
   setting({ key: 'topicsPath', env: 'TOPICS_PATH', flag: '--topics', defaultText: '(none)', parse: existingPath('file'),
     meaning: 'LECR topics.csv whose topics become known (recommend by `topic_ids`)' }),
