@@ -14,7 +14,7 @@ export ONNXRUNTIME_NODE_INSTALL := skip
 # Keep the PyTorch CPU path predictable on small machines.
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup venv node datasets baseline backbones train bundle tiny-bundle index serve demo \
+.PHONY: help setup venv node datasets baseline backbones train checkpoint bundle tiny-bundle index serve demo \
         test test-python test-node test-deploy bench clean
 
 help:
@@ -53,6 +53,12 @@ backbones: venv
 train: datasets backbones
 	$(PY) -m curriculum_training.train --preset cpu --dataset $(DATA)/$(DATASET) --out $(ARTIFACTS)/checkpoints/default
 
+# `make demo` trains only when no checkpoint exists yet (`make train` always trains).
+checkpoint: datasets backbones
+	@if [ -f $(ARTIFACTS)/checkpoints/default/bi_encoder.json ]; then \
+	  echo "checkpoint $(ARTIFACTS)/checkpoints/default exists (make train to train again)"; \
+	else $(MAKE) --no-print-directory train; fi
+
 bundle: venv
 	$(PY) -m curriculum_training.bundle make --checkpoint $(ARTIFACTS)/checkpoints/default --out $(ARTIFACTS)/bundles/default
 
@@ -60,14 +66,17 @@ tiny-bundle: venv
 	$(PY) -m curriculum_training.bundle tiny --out $(ARTIFACTS)/tiny-bundle
 
 # ---------------------------------------------------------------- service half
-index: node
+# The snapshot is tied to the bundle's identity: rebuilt whenever the bundle's manifest changes.
+index: node $(ARTIFACTS)/index/default/CURRENT
+
+$(ARTIFACTS)/index/default/CURRENT: $(ARTIFACTS)/bundles/default/manifest.json $(DATA)/$(DATASET)/content.csv
 	npm run -s -w services/recommender cli -- index build --bundle $(ARTIFACTS)/bundles/default \
 	  --content $(DATA)/$(DATASET)/content.csv --out $(ARTIFACTS)/index/default
 
 serve: node
 	BUNDLE_PATH=$(ARTIFACTS)/bundles/default INDEX_PATH=$(ARTIFACTS)/index/default npm run -s -w services/recommender start
 
-demo: datasets baseline backbones train bundle index
+demo: datasets baseline backbones checkpoint bundle index
 	bash scripts/demo.sh
 
 # ---------------------------------------------------------------- tests
