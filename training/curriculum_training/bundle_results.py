@@ -324,8 +324,8 @@ def to_markdown(r: dict, command: str) -> str:
         if not row:
             continue
         ref = refs.get(name)
-        rel = f"{100 * row['f2'] / rows[ref]['f2']:.1f} % of {ref}" \
-            if ref in rows and rows[ref]["f2"] and row["f2"] == row["f2"] else "—"
+        ref_f2 = rows[ref]["f2"] if ref in rows else float("nan")
+        rel = f"{100 * row['f2'] / ref_f2:.1f} % of {ref}" if ref_f2 == ref_f2 and ref_f2 and row["f2"] == row["f2"] else "—"
         if row.get("cos_to_fp32_mean") is not None:
             rel += f" (cos {row['cos_to_fp32_mean']:.4f})"
         def ratio(other):
