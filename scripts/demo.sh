@@ -13,10 +13,15 @@ GRPC_PORT=${GRPC_PORT:-50051}
 LOG=artifacts/demo-service.log
 mkdir -p artifacts
 
+if curl -fsS "http://127.0.0.1:$HTTP_PORT/connect" >/dev/null 2>&1; then
+  echo "something already answers on port $HTTP_PORT: stop it or set HTTP_PORT/GRPC_PORT" >&2; exit 1
+fi
 echo "== starting the service (bundle $BUNDLE_PATH, index $INDEX_PATH, http :$HTTP_PORT, grpc :$GRPC_PORT)"
+# node itself (not npm) is the background process, so the EXIT trap's SIGTERM reaches the server
+# and it shuts down gracefully.
 BUNDLE_PATH=$BUNDLE_PATH INDEX_PATH=$INDEX_PATH TOPICS_PATH=data/$DATASET/topics.csv \
-  HTTP_PORT=$HTTP_PORT GRPC_PORT=$GRPC_PORT ONNXRUNTIME_NODE_INSTALL=skip \
-  npm run -s -w services/recommender start >"$LOG" 2>&1 &
+  HTTP_PORT=$HTTP_PORT GRPC_PORT=$GRPC_PORT \
+  node --import tsx services/recommender/src/server.ts >"$LOG" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 
