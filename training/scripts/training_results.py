@@ -45,10 +45,11 @@ def rows_for(dataset: str) -> list:
     return out
 
 
-def table(dataset: str) -> str:
+def table(rows: list) -> str:
+    """Markdown table of (model, split, report path, command, note) rows; missing reports say "not run"."""
     lines = ["| model | split | topics | F2 @0.16 | P | R | selected | recall@50 | MRR | best margin | F2 @best | command |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for model, split, path, command, _ in rows_for(dataset):
+    for model, split, path, command, _ in rows:
         if not path.exists():
             lines.append(f"| {model} | {split} | | not run | | | | | | | | `{command}` |")
             continue
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
         "runs below (README \"Backbones and training\"). Same evaluator, same split, margin 0.16, cap 128, "
         "candidates = all content of the topic's language; \"best margin\" is tuned on the evaluation topics "
         "themselves (optimistic).",
-        table(args.dataset),
+        table(rows_for(args.dataset)),
         args.notes,
     ] if x)
     path = write_section(args.out, SECTION, body)
