@@ -53,10 +53,17 @@ RUN /app/node_modules/.bin/tsc -p tsconfig.build.json \
 
 FROM toolchain AS prod-deps
 ARG TARGETARCH
+# Compiler flags for the hnswlib-node addon (the Makefile's HNSW_CXXFLAGS): -mavx compiles hnswlib's
+# AVX distance kernels (faster searches; the CPU is still checked at run time). Only x86 knows -mavx,
+# so other architectures drop that default (other flags pass through). -march=native would tie the
+# image to the build host's CPU.
+ARG HNSW_CXXFLAGS=-mavx
 # Production dependencies only. onnxruntime-node ships binaries for five platforms (~290 MB); keep
 # the one this image runs on, then prove both native addons still load. The workspace's own
 # node_modules folder (packages npm could not hoist) must exist for the runtime stage to copy it.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev \
+RUN --mount=type=cache,target=/root/.npm \
+    case "${TARGETARCH:-amd64}/${HNSW_CXXFLAGS}" in amd64/*) cxxflags="${HNSW_CXXFLAGS}" ;; */-mavx) cxxflags= ;; *) cxxflags="${HNSW_CXXFLAGS}" ;; esac \
+ && CXXFLAGS="${cxxflags}" npm ci --omit=dev \
  && case "${TARGETARCH:-amd64}" in amd64) ort_arch=x64 ;; *) ort_arch="${TARGETARCH}" ;; esac \
  && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/${ort_arch}" -exec rm -rf {} + \
  && node -e "require('onnxruntime-node'); require('hnswlib-node')" \

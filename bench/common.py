@@ -110,6 +110,12 @@ def _package_version(folder: Path) -> str:
         return "missing"
 
 
+def _hnsw_cxxflags() -> str | None:
+    """The compiler flags `make node` built the hnswlib-node addon with (None: not built by make)."""
+    stamp = REPO / "node_modules" / ".hnsw-cxxflags"
+    return stamp.read_text(encoding="utf-8").strip() if stamp.exists() else None
+
+
 def machine_info() -> dict:
     import onnxruntime
     import torch
@@ -131,6 +137,7 @@ def machine_info() -> dict:
         "node": node,
         "onnxruntime_node": _package_version(REPO / "node_modules" / "onnxruntime-node"),
         "hnswlib_node": _package_version(REPO / "node_modules" / "hnswlib-node"),
+        "hnswlib_cxxflags": _hnsw_cxxflags(),
         "autocannon": _package_version(REPO / "node_modules" / "autocannon"),
         "threads": THREADS,
         "load_average": load_average(),
