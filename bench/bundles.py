@@ -1,7 +1,9 @@
 """Which bundle the benchmarks measure, and the PyTorch models behind it.
 
 Preference (best available first):
-  1. artifacts/bundles/default            the trained bundle (`make bundle`)
+  1. artifacts/bundles/default            the trained bundle (`make bundle`, `make demo`), used when it
+                                          verifies (checksums, ONNX shapes, golden parity; the verdict is
+                                          cached per manifest and file sizes/times in bench/out/)
   2. bench/out/bundles/pretrained-e5      built here from the untrained pretrained backbone
                                           (multilingual-e5-small: full = backbone, distilled = every
                                           other layer, int8 of both) — same architecture and cost as
@@ -67,6 +69,34 @@ def build_pretrained_bundle(backbone: Path) -> Path:
     return PRETRAINED
 
 
+VERIFIED = OUT / "bundle-verified.json"
+
+
+def _fingerprint(folder: Path) -> dict:
+    """What a verification verdict depends on: the manifest's bytes and every file's size and time."""
+    import hashlib
+
+    files = {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.iterdir()) if p.is_file()}
+    return {"path": str(folder.resolve()), "manifest_sha256": hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest(),
+            "files": files}
+
+
+def verify_problems(folder: Path) -> list:
+    """curriculum_training.bundle.verify_bundle's problems ([] = sound), cached while nothing changed."""
+    from curriculum_training.bundle import verify_bundle
+
+    key = _fingerprint(folder)
+    if VERIFIED.exists():
+        cached = json.loads(VERIFIED.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return cached["problems"]
+    log(f"verifying {folder.relative_to(REPO)} (checksums, ONNX shapes, golden parity)")
+    problems = verify_bundle(folder)
+    VERIFIED.parent.mkdir(parents=True, exist_ok=True)
+    VERIFIED.write_text(json.dumps({"key": key, "problems": problems}, indent=1) + "\n", encoding="utf-8")
+    return problems
+
+
 def _pinned() -> Path | None:
     value = os.environ.get("BENCH_BUNDLE")
     if not value:
@@ -87,10 +117,20 @@ def _pinned() -> Path | None:
 
 def choose_bundle() -> dict:
     pinned = _pinned()
+    # Why the trained bundle was not used (None when it was, or when another one was pinned).
+    trained_skipped = None
+    if pinned is None:
+        if not (TRAINED / "manifest.json").exists():
+            trained_skipped = f"{TRAINED.relative_to(REPO)} does not exist (`make bundle` has not run)"
+        else:
+            problems = verify_problems(TRAINED)
+            if problems:
+                trained_skipped = f"{TRAINED.relative_to(REPO)} does not verify: " + "; ".join(problems[:3])
+                log(trained_skipped)
     if pinned is not None:
         path = pinned
         kind = {TRAINED.resolve(): "trained", PRETRAINED.resolve(): "pretrained-untrained"}.get(pinned, "tiny")
-    elif (TRAINED / "manifest.json").exists():
+    elif trained_skipped is None:
         path, kind = TRAINED, "trained"
     else:
         backbone = backbone_folder()
@@ -107,7 +147,8 @@ def choose_bundle() -> dict:
               "backbone": m["backbone"], "dim": m["dim"], "default_variant": m["default_variant"],
               "variants": {k: {"layers": v.get("layers"), "precision": v.get("precision"),
                                "source_variant": v.get("source_variant", k)} for k, v in m["variants"].items()},
-              "provenance": m.get("provenance", {}), "pinned": pinned is not None}
+              "provenance": m.get("provenance", {}), "pinned": pinned is not None,
+              "verified": kind == "trained" and pinned is None, "trained_skipped": trained_skipped}
     CHOICE.parent.mkdir(parents=True, exist_ok=True)
     CHOICE.write_text(json.dumps(choice, indent=1) + "\n", encoding="utf-8")
     log(f"bundle: {choice['path']} ({kind}; {m['name']} {m['version']}, backbone {m['backbone']}, "

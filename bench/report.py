@@ -159,13 +159,23 @@ def plot_index(index: dict) -> Optional[str]:
 
 
 # ---------------------------------------------------------------------------------------------- sections
+def hnsw_build(machine: dict) -> str:
+    if "hnswlib_cxxflags" not in machine:
+        return ""
+    flags = machine["hnswlib_cxxflags"]
+    if flags is None:
+        return " (addon not built by `make node`: compiler flags unknown)"
+    kernels = "AVX" if "-mavx" in flags or "-march=native" in flags else "SSE"
+    return f" (addon built with CXXFLAGS `{flags}`: {kernels} distance kernels)" if flags else " (addon built without extra CXXFLAGS: SSE distance kernels)"
+
+
 def machine_section(machine: dict, loads: List[float]) -> str:
     rows = [["CPU", machine["cpu_model"]], ["SIMD flags", ", ".join(machine["cpu_flags"]) or "–"],
             ["logical cores", machine["logical_cores"]], ["memory", f"{machine['memory_gib']} GiB"],
             ["kernel", machine["kernel"]], ["threads used", f"{machine['threads']} intra-op (1 inter-op) everywhere"],
             ["Python / numpy / PyTorch", f"{machine['python']} / {machine['numpy']} / {machine['torch']}"],
             ["onnxruntime (Python)", machine["onnxruntime_python"]], ["Node", machine["node"]],
-            ["onnxruntime-node", machine["onnxruntime_node"]], ["hnswlib-node", machine["hnswlib_node"]],
+            ["onnxruntime-node", machine["onnxruntime_node"]], ["hnswlib-node", machine["hnswlib_node"] + hnsw_build(machine)],
             ["autocannon", machine["autocannon"]]]
     text = table(["", ""], rows)
     if loads:
@@ -426,9 +436,11 @@ def main() -> int:
     enc_plot, svc_plot = plot_encoder(best), plot_service(service) if service else None
     idx_plot = plot_index(index) if index else None
 
-    kind_note = {"trained": "the trained bundle (`make bundle`)",
+    skipped = bundle.get("trained_skipped") or "`make bundle` had not produced artifacts/bundles/default yet"
+    kind_note = {"trained": "the project's trained bundle (`make bundle` / `make demo`)"
+                            + (", verified first (checksums, ONNX shapes, golden parity)" if bundle.get("verified") else ""),
                  "pretrained-untrained": "a bundle built by bench/bundles.py from the **untrained** pretrained backbone "
-                                         "(`make bundle` had not produced artifacts/bundles/default yet); same architecture, "
+                                         f"({skipped}); same architecture, "
                                          "so the same cost per text as the trained bundle — speed figures carry over, "
                                          "embeddings are the backbone's",
                  "tiny": "the tiny random-initialised bundle (`make tiny-bundle`): no real model was available"}
