@@ -23,7 +23,7 @@ DOCS = REPO / "docs"
 # Equal thread counts everywhere (numpy/BLAS, PyTorch, ONNX Runtime in Python and in Node).
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 # Wall-clock budget per measured configuration (seconds); min/max batches bound it further.
-SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 
 
 def percentile_ms(samples_s: Sequence[float], q: float) -> float:

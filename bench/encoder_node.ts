@@ -70,7 +70,7 @@ async function main(): Promise<void> {
           lengths.push(Math.max(...b.map((s) => s.length)));
           await enc.embedBatch(b);
         },
-        { seconds: SECONDS, minIters: batch >= 8 ? 5 : 20, warmup: 1 },
+        { seconds: SECONDS, minIters: batch >= 8 ? 3 : 20, warmup: 1 },
       );
       const timed = lengths.slice(1);
       const totalMs = samples.reduce((a, b) => a + b, 0);
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
             lengths.push(b.L);
             await session.run(b.feeds);
           },
-          { seconds: SECONDS, minIters: batch >= 8 ? 5 : 20, warmup: 1 },
+          { seconds: SECONDS, minIters: batch >= 8 ? 3 : 20, warmup: 1 },
         );
         const timed = lengths.slice(1);
         const totalMs = samples.reduce((a, b) => a + b, 0);

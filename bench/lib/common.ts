@@ -11,7 +11,7 @@ export const RESULTS = path.join(OUT, 'results');
 /** Equal thread counts everywhere: ONNX Runtime intra-op threads (inter-op 1), as in the Python runs. */
 export const THREADS = Number(process.env.BENCH_THREADS ?? '2');
 /** Wall-clock budget per measured configuration (seconds). */
-export const SECONDS = Number(process.env.BENCH_SECONDS ?? '6');
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? '3');
 
 export interface BundleChoice {
   path: string;
