@@ -4,9 +4,11 @@
 // time and memory, at 10k, 66k and 150k items for a few (M, efConstruction) graphs and efSearch values;
 // the service's exact (brute-force) search beside it.
 //
-// Graph builds are slow here (single-threaded inserts, minutes at 150k), so each built graph is cached
-// under bench/out/index-cache/ together with the build time and memory measured when it was built;
-// `--rebuild` measures them again. Missing graphs are built in child processes, two at a time.
+// Graph builds are slow here (single-threaded inserts; over a minute at 150k), so each built graph is
+// cached under bench/out/index-cache/ with the build time and memory measured when it was built;
+// `--rebuild` measures them again. Missing graphs are built in child processes, BENCH_THREADS at a
+// time, the most expensive first (the 150k service-default graph is the critical path: ~85 CPU
+// seconds with hnswlib's AVX kernels, `make node`).
 //
 //   node --import tsx bench/index.ts [--rebuild]          → bench/out/results/index.json
 //   node --import tsx bench/index.ts build N M EFC        (one graph; used by the above)
@@ -27,33 +29,38 @@ const EF_SEARCH = [64, 128, 192, 256, 512];
 const TIMED_QUERIES = Number(process.env.BENCH_INDEX_QUERIES ?? '200');
 const EXACT_QUERIES = 10;
 
-interface BuildRecord { n: number; M: number; efConstruction: number; build_s: number; rss_delta_mb: number; graph_file_mb: number; built_at: string; load_average: number[] }
+interface BuildRecord { n: number; M: number; efConstruction: number; build_s: number; build_cpu_s?: number; rss_delta_mb: number; graph_file_mb: number; built_at: string; load_average: number[] }
 
 function buildOne(vectors: BenchVectors, n: number, M: number, efConstruction: number): BuildRecord {
   const p = vectors.partition(n, { hnswM: M, hnswEfConstruction: efConstruction });
   (globalThis as { gc?: () => void }).gc?.();
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   p.buildGraphs();
   const buildS = (performance.now() - t0) / 1000;
+  // CPU seconds as well: on a shared machine wall time depends on the load, CPU time much less.
+  const cpu = process.cpuUsage(cpu0);
+  const buildCpuS = (cpu.user + cpu.system) / 1e6;
   const rss1 = process.memoryUsage().rss;
   fs.mkdirSync(cacheDir(), { recursive: true });
   const file = graphFile(n, M, efConstruction);
   p.spaces[0].hnsw!.writeIndexSync(file + '.tmp');
   fs.renameSync(file + '.tmp', file);
   const rec: BuildRecord = {
-    n, M, efConstruction, build_s: buildS, rss_delta_mb: (rss1 - rss0) / 2 ** 20, graph_file_mb: fs.statSync(file).size / 2 ** 20,
+    n, M, efConstruction, build_s: buildS, build_cpu_s: buildCpuS, rss_delta_mb: (rss1 - rss0) / 2 ** 20, graph_file_mb: fs.statSync(file).size / 2 ** 20,
     built_at: new Date().toISOString(), load_average: loadAverage(),
   };
   fs.writeFileSync(file + '.json', JSON.stringify(rec, null, 1));
-  log(`built HNSW n=${n} M=${M} efC=${efConstruction} in ${buildS.toFixed(1)} s (+${rec.rss_delta_mb.toFixed(0)} MB RSS, graph file ${rec.graph_file_mb.toFixed(0)} MB)`);
+  log(`built HNSW n=${n} M=${M} efC=${efConstruction} in ${buildS.toFixed(1)} s (${buildCpuS.toFixed(1)} s CPU, +${rec.rss_delta_mb.toFixed(0)} MB RSS, graph file ${rec.graph_file_mb.toFixed(0)} MB)`);
   return rec;
 }
 
 /** Builds the missing graphs in child processes, `parallel` at a time. */
-async function buildMissing(jobs: { n: number; M: number; efConstruction: number }[], parallel = 2): Promise<void> {
+async function buildMissing(jobs: { n: number; M: number; efConstruction: number }[], parallel = Math.max(1, Number(process.env.BENCH_THREADS ?? '2'))): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const queue = [...jobs];
+  // Longest first (cost grows with n, M and efConstruction), so no long build starts last.
+  const queue = [...jobs].sort((a, b) => b.n * b.M * b.efConstruction - a.n * a.M * a.efConstruction);
   const worker = async (): Promise<void> => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const j = job;
@@ -136,7 +143,7 @@ async function main(): Promise<void> {
             n, M: g.M, efConstruction: g.efConstruction, efSearch: Math.max(ef, k), k, recall: recall / nq, queries: nq,
             qps: 1000 / (ms.reduce((a, b) => a + b, 0) / ms.length),
             hnswlib_p50_ms: summarize(rawMs).p50_ms,
-            build_s: build.build_s, build_rss_delta_mb: build.rss_delta_mb, graph_file_mb: build.graph_file_mb, built_at: build.built_at,
+            build_s: build.build_s, build_cpu_s: build.build_cpu_s ?? null, build_rss_delta_mb: build.rss_delta_mb, graph_file_mb: build.graph_file_mb, built_at: build.built_at,
             vectors_mb: (n * vectors.meta.dim * 4) / 2 ** 20,
           };
           rows.push(r);
