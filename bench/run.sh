@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, then docs/benchmarks.md. Parts run on their own too:
 #   bash bench/run.sh [all|prepare|peak|encoder|index|service|report]
-# Results: bench/out/results/*.json (git-ignored); caches (bundle built from the pretrained backbone,
-# embeddings, HNSW graphs, the 150k index snapshot) under bench/out/ make later runs much faster.
-# Settings: BENCH_THREADS (2), BENCH_SECONDS per encoder configuration (6),
-# BENCH_SERVICE_SECONDS per load run (8), BENCH_INDEX_QUERIES (300).
+# Results: bench/out/results/*.json (git-ignored); caches under bench/out/ (the bundle's verification
+# verdict, its embeddings, HNSW graphs, the 150k index snapshot; all keyed by the bundle's version)
+# make later runs much faster. The bundle is artifacts/bundles/default when it verifies, else one built
+# from the pretrained backbone (bench/bundles.py; BENCH_BUNDLE pins one).
+# Expected time on the 2-core reference machine (issue 7: within 30 minutes), idle, bundle built:
+#   warm (every cache present)  about 11 min: encoder 6.5 (4 ORT rounds A-B-B-A + PyTorch), service 3.5,
+#                               index 0.5, prepare + peak 1
+#   cold (a new bundle)         about 18 min: the above + verifying the bundle 0.5, embedding ~10k texts
+#                               3-4 (a 12-layer int8 served variant; half that for distilled-int8),
+#                               6 HNSW graphs 1.5 (two at a time, hnswlib built with AVX), snapshot 0.5
+# A busy machine stretches both (the per-step seconds land in bench/out/results/run-times.tsv and in
+# docs/benchmarks.md, which compares the total with the goal).
+# Settings: BENCH_THREADS (2), BENCH_SECONDS per encoder configuration (3),
+# BENCH_SERVICE_SECONDS per load run (8), BENCH_INDEX_QUERIES (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
