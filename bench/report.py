@@ -425,7 +425,14 @@ def run_times(index: Optional[dict]) -> str:
     path = RESULTS / "run-times.tsv"
     if not path.exists():
         return ""
-    rows = [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
+    # `all` starts the file afresh; parts run on their own append to it: the latest time of each part counts.
+    latest = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            name = line.split("\t")[0]
+            latest.pop(name, None)
+            latest[name] = line.split("\t")
+    rows = list(latest.values())
     if not rows:
         return ""
     total = sum(int(r[2]) for r in rows)
