@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBundle, readGolden, type Bundle } from '../src/bundle/index.js';
 import { Encoder, packBatches, TokenBudgetBatcher } from '../src/encoder/index.js';
@@ -110,6 +110,36 @@ test('batcher: with no wait, requests of the same turn share a batch and later o
   const out = await Promise.all([...first, ...later]);
   assert.deepEqual(out.map((v) => v[0]), [1, 2, 3, 4]);
   assert.deepEqual(fake.batches.map((b) => b.seqs.map((x) => x[0]).sort()), [[1, 2], [3, 4]]);
+});
+
+test('batcher: with no wait, a lone request never waits for a timer, idle or right after a batch', async () => {
+  // setTimeout is faked and never advanced: were the batcher to arm a timer, the request would hang.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const waits: number[] = [];
+    const batches: number[][][] = [];
+    const batcher = new TokenBudgetBatcher(async (seqs) => (batches.push(seqs), seqs.map((s) => Float32Array.of(s[0]))), {
+      maxBatchTokens: 1000,
+      maxBatchWaitMs: 0,
+      onBatch: (_size, _tokens, waited) => waits.push(waited),
+    });
+    const turns = async <T>(p: Promise<T>): Promise<T | 'pending'> => {
+      let state: T | 'pending' = 'pending';
+      void p.then((v) => (state = v));
+      for (let i = 0; i < 5 && state === 'pending'; i++) await new Promise((r) => setImmediate(r));
+      return state;
+    };
+    const first = await turns(batcher.submit([5, 0]));
+    assert.notEqual(first, 'pending', 'a lone request on an idle batcher must run within a few event-loop turns');
+    assert.equal((first as Float32Array)[0], 5);
+    // Submitted from the resolution of the previous batch (the run loop is just finishing).
+    const second = await turns(batcher.submit([6, 0]).then((v) => v));
+    assert.notEqual(second, 'pending', 'a request right after a batch must not wait for a timer either');
+    assert.deepEqual(batches.map((b) => b.map((x) => x[0])), [[5], [6]]);
+    assert.equal(waits.length, 2);
+  } finally {
+    mock.timers.reset();
+  }
 });
 
 test('batcher: a small request arriving during a bulk one is served within about one batch', async () => {

@@ -39,7 +39,7 @@ export class WorkerSession {
       if (msg.error !== undefined) job.reject(new Error(`ONNX Runtime inference failed: ${msg.error}`));
       else job.resolve(msg.data!);
     });
-    worker.on('error', (err) => this.failAll(err));
+    worker.on('error', (err: Error) => this.failAll(err));
     worker.on('exit', () => this.failAll(new Error('ONNX Runtime worker exited')));
     worker.unref();
   }
