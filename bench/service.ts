@@ -35,7 +35,7 @@ import { BenchVectors, graphFile, vectorsDir } from './lib/vectors.js';
 // 150k by default; a smaller count (e.g. 10000) makes a quick smoke run.
 const N_ITEMS = Number(process.env.BENCH_SERVICE_ITEMS ?? '150000');
 const CONCURRENCY = [1, 8, 32];
-const DURATION_S = Number(process.env.BENCH_SERVICE_SECONDS ?? '8');
+const DURATION_S = Number(process.env.BENCH_SERVICE_SECONDS ?? '5');
 const MAX_GRPC_REQUESTS = 20_000;
 const GRAPH = { M: 32, efConstruction: 200 }; // the service defaults (config/defaults.json)
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -290,7 +290,7 @@ interface OverheadRow {
 
 const GOAL_MS = 2;
 
-async function loadRuns(label: string, httpPort: number, grpcPort: number, bodies: string[], grpcRequests: RecommendRequest[], inProcess: (i: number) => Promise<unknown>, overhead: OverheadRow[], concurrency: readonly number[] = CONCURRENCY): Promise<object[]> {
+async function loadRuns(label: string, httpPort: number, grpcPort: number, bodies: string[], grpcRequests: RecommendRequest[], inProcess: (i: number) => Promise<unknown>, overhead: OverheadRow[]): Promise<object[]> {
   const runs: object[] = [];
   // The precomputed-vector server has no pipeline stages; its metrics still time the requests.
   const measured = async <T extends object>(protocol: 'http' | 'grpc', run: () => Promise<T>): Promise<T & { server: object }> => {
@@ -325,7 +325,7 @@ async function loadRuns(label: string, httpPort: number, grpcPort: number, bodie
     poster.close();
     grpcClient.close();
   }
-  for (const c of concurrency) {
+  for (const c of CONCURRENCY) {
     const h = (await measured('http', () => httpLoad(httpPort, bodies, c))) as unknown as Record<string, number>;
     runs.push({ mode: label, ...h });
     log(`${label} http c=${c}: ${h.rps.toFixed(1)} req/s, p50 ${h.p50_ms} ms, p90 ${h.p90_ms} ms, p99 ${h.p99_ms} ms (non-2xx ${h.non2xx})`);
@@ -354,25 +354,23 @@ async function main(): Promise<void> {
   const runs: object[] = [];
   const overhead: OverheadRow[] = [];
 
-  // Full path: the real service entry point, with its default batching (a lone request waits up to
-  // MAX_BATCH_WAIT_MS for company) and with that wait off.
-  for (const [label, extraEnv, concurrency] of [['full', {}, CONCURRENCY], ['full-nowait', { MAX_BATCH_WAIT_MS: '0' }, [1, 8]]] as const) {
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    const env = {
-      ...process.env, BUNDLE_PATH: path.join(REPO, choice.path), INDEX_PATH: indexPath, HOST: '127.0.0.1', HTTP_PORT: String(httpPort), GRPC_PORT: String(grpcPort),
-      ORT_INTRA_OP_THREADS: String(THREADS), ORT_INTER_OP_THREADS: '1', LOG_LEVEL: 'warn', ...extraEnv,
-    };
-    const t0 = performance.now();
-    const server = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'services/recommender/src/server.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    try {
-      await waitReady(server, httpPort, 'the service');
-      const startS = (performance.now() - t0) / 1000;
-      log(`service (${label}) ready in ${startS.toFixed(1)} s (HTTP ${httpPort}, gRPC ${grpcPort})`);
-      runs.push(...(await loadRuns(label, httpPort, grpcPort, bodies, grpcRequests, (i) => local.rec.recommend([local.topics[i]]), overhead, concurrency)));
-      runs.push({ mode: label, protocol: 'startup', seconds: startS });
-    } finally {
-      await stop(server);
-    }
+  // Full path: the real service entry point with its default batching (config/defaults.json: no wait,
+  // a lone request is dispatched at once), so no separate no-wait run is needed.
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const env = {
+    ...process.env, BUNDLE_PATH: path.join(REPO, choice.path), INDEX_PATH: indexPath, HOST: '127.0.0.1', HTTP_PORT: String(httpPort), GRPC_PORT: String(grpcPort),
+    ORT_INTRA_OP_THREADS: String(THREADS), ORT_INTER_OP_THREADS: '1', LOG_LEVEL: 'warn',
+  };
+  const t0 = performance.now();
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'services/recommender/src/server.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await waitReady(server, httpPort, 'the service');
+    const startS = (performance.now() - t0) / 1000;
+    log(`service (full) ready in ${startS.toFixed(1)} s (HTTP ${httpPort}, gRPC ${grpcPort})`);
+    runs.push(...(await loadRuns('full', httpPort, grpcPort, bodies, grpcRequests, (i) => local.rec.recommend([local.topics[i]]), overhead)));
+    runs.push({ mode: 'full', protocol: 'startup', seconds: startS });
+  } finally {
+    await stop(server);
   }
 
   // Precomputed topic vectors: search + selection + API.
