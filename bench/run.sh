@@ -6,7 +6,7 @@
 # make later runs much faster. The bundle is artifacts/bundles/default when it verifies, else one built
 # from the pretrained backbone (bench/bundles.py; BENCH_BUNDLE pins one).
 # Expected time on the 2-core reference machine (issue 7: within 30 minutes), idle, bundle built:
-#   warm (every cache present)  about 11 min: encoder 6.5 (4 ORT rounds A-B-B-A + PyTorch), service 3.5,
+#   warm (every cache present)  about 11 min: encoder 6.5 (4 ORT rounds A-B-B-A + PyTorch), service 2.5,
 #                               index 0.5, prepare + peak 1
 #   cold (a new bundle)         about 18 min: the above + verifying the bundle 0.5, embedding ~10k texts
 #                               3-4 (a 12-layer int8 served variant; half that for distilled-int8),
@@ -14,7 +14,7 @@
 # A busy machine stretches both (the per-step seconds land in bench/out/results/run-times.tsv and in
 # docs/benchmarks.md, which compares the total with the goal).
 # Settings: BENCH_THREADS (2), BENCH_SECONDS per encoder configuration (3),
-# BENCH_SERVICE_SECONDS per load run (8), BENCH_INDEX_QUERIES (200).
+# BENCH_SERVICE_SECONDS per load run (5), BENCH_INDEX_QUERIES (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
