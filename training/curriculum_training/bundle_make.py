@@ -4,8 +4,8 @@
                        ─► export full + distilled ─► int8 of both ─► golden ─► manifest ─► verify
                        ─► evaluate the default variant with ONNX Runtime on the checkpoint's dataset/split
 
-A bundle already at --out that verifies and was built from the same teacher weights is kept (printed,
-not rebuilt); --force rebuilds.
+A bundle already at --out that verifies and was built from the same teacher and student weights is kept
+(printed, not rebuilt); a re-trained or re-distilled checkpoint rebuilds it; --force rebuilds.
 """
 from __future__ import annotations
 
@@ -114,21 +114,27 @@ def make_bundle(args) -> dict:
     ckpt = require_checkpoint(_resolve(args.checkpoint))
     out = Path(args.out)
     fingerprint = checkpoint_fingerprint(ckpt)
+    distilled = None if args.no_distill else (_resolve(args.distilled) if args.distilled else default_distilled_path(ckpt))
+    # The student's weights identify the bundle as much as the teacher's: a re-distilled student must
+    # rebuild it (None when there is none yet, so a bundle with a student never counts as current).
+    student_fp = checkpoint_fingerprint(distilled) if distilled and (distilled / CHECKPOINT_META).exists() else None
     if (out / MANIFEST).exists() and not args.force:
-        same = read_manifest(out).get("provenance", {}).get("teacher_fingerprint") == fingerprint
+        prov = read_manifest(out).get("provenance", {})
+        same = prov.get("teacher_fingerprint") == fingerprint and prov.get("student_fingerprint") == student_fp
         if same and not verify_bundle(out):
             print(f"{out}: bundle from this checkpoint already there and valid (use --force to rebuild)")
             return read_manifest(out)
-        print(f"{out}: existing bundle is from other weights or invalid; rebuilding", file=sys.stderr)
+        print(f"{out}: existing bundle is from other weights (teacher or student) or invalid; rebuilding",
+              file=sys.stderr)
 
     teacher = BiEncoder.from_checkpoint(ckpt).eval()
     models = {"full": teacher}
-    provenance = {"pipeline": "bundle make", "checkpoint": _display_path(ckpt), "teacher_fingerprint": fingerprint}
+    provenance = {"pipeline": "bundle make", "checkpoint": _display_path(ckpt), "teacher_fingerprint": fingerprint,
+                  "student_fingerprint": None}
     if args.no_distill:
         provenance["distillation"] = "skipped (--no-distill): the bundle has full and int8 only"
         print("[bundle] --no-distill: skipping distillation; variants will be full and int8 only")
     else:
-        distilled = _resolve(args.distilled) if args.distilled else default_distilled_path(ckpt)
         if not (distilled / CHECKPOINT_META).exists():
             if args.distilled:
                 require_checkpoint(distilled, "distilled checkpoint")
@@ -142,6 +148,7 @@ def make_bundle(args) -> dict:
         models["distilled"] = student
         meta = json.loads((distilled / CHECKPOINT_META).read_text(encoding="utf-8"))
         provenance["distilled_checkpoint"] = _display_path(distilled)
+        provenance["student_fingerprint"] = checkpoint_fingerprint(distilled)
         provenance["distillation"] = meta.get("distillation", {})
 
     dataset, split = (Path(args.dataset) if args.dataset else None), args.split

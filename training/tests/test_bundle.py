@@ -7,6 +7,7 @@ import pytest
 
 from curriculum_training import bundle as bundle_cli
 from curriculum_training.bundle import read_manifest, sha256_file, verify_bundle
+from curriculum_training.bundle_make import WEIGHTS, checkpoint_fingerprint
 from curriculum_training.config import TEXT_FORMAT_VERSION, selection
 from curriculum_training.golden import read_golden
 
@@ -245,6 +246,22 @@ def test_make_goes_from_checkpoint_to_verified_bundle(tiny_checkpoint, tmp_path,
     # same checkpoint, valid bundle: kept
     assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
     assert "already there" in capsys.readouterr().out
+    assert m["provenance"]["student_fingerprint"] == checkpoint_fingerprint(tiny_checkpoint.parent / "default-distilled")
+
+    # a re-distilled student (same teacher) makes the bundle stale: it is rebuilt, not kept
+    from safetensors.torch import load_file, save_file
+
+    weights = tiny_checkpoint.parent / "default-distilled" / WEIGHTS
+    tensors = load_file(str(weights))
+    name = next(iter(tensors))
+    tensors[name] = tensors[name] + 0.01
+    save_file(tensors, str(weights))
+    assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "already there" not in captured.out and "rebuilding" in captured.err
+    m = read_manifest(out)
+    assert m["provenance"]["student_fingerprint"] == checkpoint_fingerprint(tiny_checkpoint.parent / "default-distilled")
+    assert verify_bundle(out) == []
 
     # the measured table runs on what make produced (seed CPU path from the distilled checkpoint)
     from curriculum_training.bundle_results import main as results_main
