@@ -138,10 +138,11 @@ def make_bundle(args) -> dict:
         if not (distilled / CHECKPOINT_META).exists():
             if args.distilled:
                 require_checkpoint(distilled, "distilled checkpoint")
-            from .distill import main as distill_main
+            from .distill import RECOMMENDED_ARGS, main as distill_main
 
             print(f"[bundle] no distilled checkpoint at {distilled}: distilling now")
-            argv = ["--teacher", str(ckpt), "--out", str(distilled)] + shlex.split(args.distill_args or "")
+            extra = shlex.split(args.distill_args) if args.distill_args else list(RECOMMENDED_ARGS)
+            argv = ["--teacher", str(ckpt), "--out", str(distilled)] + extra
             if distill_main(argv) != 0:
                 raise RuntimeError(f"distillation into {distilled} failed")
         student = BiEncoder.from_checkpoint(distilled).eval()
