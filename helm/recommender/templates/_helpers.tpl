@@ -104,6 +104,7 @@ CFS throttling and context switches.
   value: {{ include "recommender.intraOpThreads" . | quote }}
 {{- $optional := list
     (list "ORT_INTER_OP_THREADS" $c.ortInterOpThreads)
+    (list "ORT_SPINNING" $c.ortSpinning)
     (list "ENCODER_VARIANT" $c.encoderVariant)
     (list "EXECUTION_PROVIDER" $c.executionProvider)
     (list "LOG_LEVEL" $c.logLevel)

@@ -23,6 +23,7 @@ export interface ServiceConfig {
   executionProvider: (typeof EXECUTION_PROVIDERS)[number];
   ortIntraOpThreads?: number;
   ortInterOpThreads?: number;
+  ortSpinning: 'off' | 'on';
   maxBatchTokens: number;
   maxBatchWaitMs: number;
   selectionMargin?: number;
@@ -157,6 +158,8 @@ export const SETTINGS: Setting[] = [
     meaning: 'threads inside one ONNX operator (tie to the CPU limit)' }),
   setting({ key: 'ortInterOpThreads', env: 'ORT_INTER_OP_THREADS', flag: '--ort-inter-op-threads', defaultText: "onnxruntime's", parse: integer(1, 1024),
     meaning: 'threads across independent ONNX operators' }),
+  setting({ key: 'ortSpinning', env: 'ORT_SPINNING', flag: '--ort-spinning', default: 'off', parse: oneOf(['off', 'on'] as const),
+    meaning: 'busy-wait in ONNX Runtime thread pools: on only with dedicated (pinned) cores — ~25 % more texts/s at batch 1 there, half on a shared CPU' }),
   setting({ key: 'maxBatchTokens', env: 'MAX_BATCH_TOKENS', flag: '--max-batch-tokens', default: S.max_batch_tokens, parse: integer(1),
     meaning: 'token budget of one dynamic encoder batch' }),
   setting({ key: 'maxBatchWaitMs', env: 'MAX_BATCH_WAIT_MS', flag: '--max-batch-wait-ms', default: S.max_batch_wait_ms, parse: decimal(0, 60000),

@@ -35,6 +35,8 @@ export interface RecommenderOptions {
   executionProvider?: 'cpu' | 'cuda';
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** ONNX Runtime thread-pool busy-waiting (default off: see ort-worker.mjs). */
+  spinning?: boolean;
   maxBatchTokens?: number;
   maxBatchWaitMs?: number;
   margin?: number;
@@ -497,6 +499,7 @@ export async function createRecommender(options: RecommenderOptions): Promise<Re
           executionProvider: options.executionProvider,
           intraOpThreads: options.intraOpThreads,
           interOpThreads: options.interOpThreads,
+          spinning: options.spinning,
           maxBatchTokens: options.maxBatchTokens,
           maxBatchWaitMs: options.maxBatchWaitMs,
           observer: options.observer,

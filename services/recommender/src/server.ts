@@ -18,6 +18,7 @@ export function recommenderOptions(config: ServiceConfig): Omit<RecommenderOptio
     executionProvider: config.executionProvider,
     intraOpThreads: config.ortIntraOpThreads,
     interOpThreads: config.ortInterOpThreads,
+    spinning: config.ortSpinning === 'on',
     maxBatchTokens: config.maxBatchTokens,
     maxBatchWaitMs: config.maxBatchWaitMs,
     margin: config.selectionMargin,

@@ -125,7 +125,15 @@ test('every setting has a unique variable and flag, and the README table is the 
     'EXECUTION_PROVIDER', 'ORT_INTRA_OP_THREADS', 'ORT_INTER_OP_THREADS', 'MAX_BATCH_TOKENS', 'MAX_BATCH_WAIT_MS',
     'SELECTION_MARGIN', 'MAX_CANDIDATES', 'MAX_TOPICS_PER_REQUEST', 'MAX_TEXT_CHARS', 'MAX_BODY_BYTES', 'INDEX_EXACT_BELOW',
     'HNSW_M', 'HNSW_EF_CONSTRUCTION', 'HNSW_EF_SEARCH', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS'];
-  assert.deepEqual(SETTINGS.map((s) => s.env).sort(), [...contractVariables].sort());
+  // Settings beyond that list, each added on purpose (a stray one fails here).
+  const tuningVariables = ['ORT_SPINNING'];
+  assert.deepEqual(SETTINGS.map((s) => s.env).sort(), [...contractVariables, ...tuningVariables].sort());
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   assert.ok(readme.includes(settingsTableMarkdown()), 'README.md must contain the table printed by settingsTableMarkdown() (regenerate it)');
+});
+
+test('ORT_SPINNING is off unless asked, accepts on/off only', () => {
+  assert.equal(loadConfig([], { BUNDLE_PATH: fakeBundle() }).ortSpinning, 'off');
+  assert.equal(loadConfig(['--ort-spinning', 'on'], { BUNDLE_PATH: fakeBundle() }).ortSpinning, 'on');
+  assert.match(problemsOf(() => loadConfig([], { BUNDLE_PATH: fakeBundle(), ORT_SPINNING: 'yes' }))[0], /^ORT_SPINNING: must be one of off, on/);
 });

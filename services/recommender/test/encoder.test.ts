@@ -208,3 +208,13 @@ test('a large embed call does not stall the event loop (timers still fire within
   assert.ok(p90 < 50, `timer lateness p90 ${p90.toFixed(1)} ms (worst ${worst.toFixed(1)} ms) during ${elapsed.toFixed(0)} ms`);
   assert.ok(worst < 250, `worst timer lateness ${worst.toFixed(1)} ms during ${elapsed.toFixed(0)} ms`);
 });
+
+test('ORT_SPINNING=on opens the session with busy-waiting pools and gives the same vectors', async () => {
+  const b = await loadBundle(tinyBundle(), { variant: 'full' });
+  const texts = readGolden(b).filter((g) => g.kind === 'content').map((g) => g.text).slice(0, 8);
+  const quiet = await open(b, { intraOpThreads: 2 });
+  const spinning = await open(b, { intraOpThreads: 2, spinning: true });
+  const [a, s] = [await quiet.embed(texts, 'content'), await spinning.embed(texts, 'content')];
+  assert.equal(s.length, texts.length);
+  for (let i = 0; i < texts.length; i++) assert.ok(cosine(a[i], s[i]) > 0.99999, `text ${i}`);
+});

@@ -21,6 +21,8 @@ export interface EncoderOptions {
   executionProvider?: 'cpu' | 'cuda';
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** ONNX Runtime thread-pool busy-waiting (default off). */
+  spinning?: boolean;
   maxBatchTokens?: number;
   maxBatchWaitMs?: number;
   /** Milliseconds of tokenisation between two yields to the event loop (default 5). */
@@ -63,6 +65,7 @@ export class Encoder {
         executionProvider: opts.executionProvider ?? 'cpu',
         intraOpThreads: opts.intraOpThreads,
         interOpThreads: opts.interOpThreads,
+        spinning: opts.spinning,
       });
     } catch (err) {
       throw new ArtifactError(`${bundle.modelPath}: ONNX Runtime cannot load the model (${(err as Error).message})`);

@@ -5,16 +5,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
-/** @type {{ modelPath: string, executionProvider: 'cpu' | 'cuda', intraOpThreads?: number, interOpThreads?: number }} */
+/** @type {{ modelPath: string, executionProvider: 'cpu' | 'cuda', intraOpThreads?: number, interOpThreads?: number, spinning?: boolean }} */
 const init = workerData;
 const port = parentPort;
 
 async function createSession() {
   const base = {
     graphOptimizationLevel: 'all',
-    // No busy-waiting between ops: spinning pool threads would steal the few cores the event loop
-    // (HTTP, gRPC, tokenisation) needs; the cost is a little latency per inference.
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    // No busy-waiting between ops by default: spinning pool threads would steal the few cores the
+    // event loop (HTTP, gRPC, tokenisation) needs and halve throughput on a shared CPU; with dedicated
+    // cores (ORT_SPINNING=on) it buys ~25 % at batch 1 (docs/benchmarks.md).
+    extra: { session: { intra_op: { allow_spinning: init.spinning ? '1' : '0' }, inter_op: { allow_spinning: init.spinning ? '1' : '0' } } },
     ...(init.intraOpThreads ? { intraOpNumThreads: init.intraOpThreads } : {}),
     ...(init.interOpThreads ? { interOpNumThreads: init.interOpThreads } : {}),
   };

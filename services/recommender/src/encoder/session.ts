@@ -16,6 +16,7 @@ export interface SessionOptions {
   executionProvider: 'cpu' | 'cuda';
   intraOpThreads?: number;
   interOpThreads?: number;
+  spinning?: boolean;
 }
 
 // Plain JavaScript beside this file (worker threads do not get the tsx loader).
