@@ -118,14 +118,18 @@ def make_bundle(args) -> dict:
     # The student's weights identify the bundle as much as the teacher's: a re-distilled student must
     # rebuild it (None when there is none yet, so a bundle with a student never counts as current).
     student_fp = checkpoint_fingerprint(distilled) if distilled and (distilled / CHECKPOINT_META).exists() else None
+    spec = QuantSpec.parse(args.quant) if args.quant else DEFAULT_SPEC
     if (out / MANIFEST).exists() and not args.force:
-        prov = read_manifest(out).get("provenance", {})
+        existing = read_manifest(out)
+        prov = existing.get("provenance", {})
         same = prov.get("teacher_fingerprint") == fingerprint and prov.get("student_fingerprint") == student_fp
+        # ... and so does the int8 scheme (a new default or --quant rebuilds)
+        same = same and existing.get("variants", {}).get("int8", {}).get("quantization") == spec.label
         if same and not verify_bundle(out):
             print(f"{out}: bundle from this checkpoint already there and valid (use --force to rebuild)")
             return read_manifest(out)
-        print(f"{out}: existing bundle is from other weights (teacher or student) or invalid; rebuilding",
-              file=sys.stderr)
+        print(f"{out}: existing bundle is from other weights (teacher or student), another int8 scheme, or "
+              "invalid; rebuilding", file=sys.stderr)
 
     teacher = BiEncoder.from_checkpoint(ckpt).eval()
     models = {"full": teacher}
@@ -169,7 +173,6 @@ def make_bundle(args) -> dict:
         print("[bundle] no dataset known for this checkpoint (pass --dataset/--split): evaluation left null",
               file=sys.stderr)
 
-    spec = QuantSpec.parse(args.quant) if args.quant else DEFAULT_SPEC
     tokenizer_json = ckpt / "encoder" / "tokenizer.json"
     return build_bundle(out, models, tokenizer_json, name=args.name or out.name, quant_spec=spec,
                         languages=languages, provenance=provenance, evaluate_fn=evaluate_fn, force=True)

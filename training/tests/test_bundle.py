@@ -262,6 +262,12 @@ def test_make_goes_from_checkpoint_to_verified_bundle(tiny_checkpoint, tmp_path,
     m = read_manifest(out)
     assert m["provenance"]["student_fingerprint"] == checkpoint_fingerprint(tiny_checkpoint.parent / "default-distilled")
     assert verify_bundle(out) == []
+    # another int8 scheme than the bundle's is a rebuild too
+    assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out), "--quant", "all"]) == 0
+    assert "rebuilding" in capsys.readouterr().err
+    assert read_manifest(out)["variants"]["int8"]["quantization"] == "all"
+    assert bundle_cli.main(["make", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
+    assert "rebuilding" in capsys.readouterr().err and verify_bundle(out) == []
 
     # the measured table runs on what make produced (seed CPU path from the distilled checkpoint)
     from curriculum_training.bundle_results import main as results_main
