@@ -5,12 +5,12 @@
 # verdict, its embeddings, HNSW graphs, the 150k index snapshot; all keyed by the bundle's version)
 # make later runs much faster. The bundle is artifacts/bundles/default when it verifies, else one built
 # from the pretrained backbone (bench/bundles.py; BENCH_BUNDLE pins one).
-# Expected time on the 2-core reference machine (issue 7: within 30 minutes), idle, bundle built:
-#   warm (every cache present)  about 11 min: encoder 6.5 (4 ORT rounds A-B-B-A + PyTorch), service 2.5,
-#                               index 0.5, prepare + peak 1
-#   cold (a new bundle)         about 18 min: the above + verifying the bundle 0.5, embedding ~10k texts
-#                               3-4 (a 12-layer int8 served variant; half that for distilled-int8),
-#                               6 HNSW graphs 1.5 (two at a time, hnswlib built with AVX), snapshot 0.5
+# Measured on the 2-core reference machine (issue 7: within 30 minutes), quiet, trained bundle built:
+#   warm (every cache present)  7.7 min: encoder ~5.5 (4 ORT rounds A-B-B-A + PyTorch), service 1.5,
+#                               index 0.3, prepare + peak 0.5
+#   cold (a new bundle)         9.7 min: the above + verifying the bundle, embedding ~10k texts with the
+#                               served variant, 6 HNSW graphs (two at a time, hnswlib built with AVX)
+#   without a trained bundle, building one from the pretrained backbone comes first (a few minutes)
 # A busy machine stretches both (the per-step seconds land in bench/out/results/run-times.tsv and in
 # docs/benchmarks.md, which compares the total with the goal).
 # Settings: BENCH_THREADS (2), BENCH_SECONDS per encoder configuration (3),
